@@ -1,0 +1,351 @@
+"""The event format: field-level validation of one event line (DESIGN section 3).
+
+This module checks shapes only (required fields, enumerations, ranges, ids, dates, unknown
+fields); references between events are checked by :mod:`leverage.ledger` against the store.
+``schemas/event.schema.json`` describes the same rules, and a test keeps the two in step.
+
+The checkers are compiled once into plain functions because ``leverage load`` runs them on
+every line of files with millions of events.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from . import model
+from .errors import ValidationError
+from .timeutil import TimeFormatError, parse_at, parse_date
+
+SLUG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+SLUG = re.compile(SLUG_PATTERN + r"\Z")
+STEP_KIND = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
+SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+RECORDED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z\Z")
+MAX_INT = 2**53 - 1
+ZERO_HASH = "0" * 64
+
+CHAIN_FIELDS = ("seq", "recorded_at", "prev", "hash")
+LINE_FIELDS = frozenset(("type", "at", "actor", "data", *CHAIN_FIELDS))
+
+Checker = Callable[[Any, str], Any]
+
+
+class FieldError(Exception):
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- primitive checkers -------------------------------------------------------------------
+
+def text(value: Any, path: str) -> str:
+    if type(value) is not str or not value.strip():
+        raise FieldError(path, f"must be non-empty text, got {_show(value)}")
+    return value
+
+
+def slug(value: Any, path: str) -> str:
+    if type(value) is not str or not SLUG.match(value):
+        raise FieldError(
+            path, f"must be an id of letters, digits and . _ : - (at most 128), got {_show(value)}"
+        )
+    return value
+
+
+def step_kind(value: Any, path: str) -> str:
+    if type(value) is not str or not STEP_KIND.match(value):
+        raise FieldError(path, f"must be a step kind of lowercase letters, digits and -, got {_show(value)}")
+    return value
+
+
+def boolean(value: Any, path: str) -> bool:
+    if type(value) is not bool:
+        raise FieldError(path, f"must be true or false, got {_show(value)}")
+    return value
+
+
+def one_to_five(value: Any, path: str) -> int:
+    if type(value) is not int or not 1 <= value <= 5:
+        raise FieldError(path, f"must be 1-5, got {_show(value)}")
+    return value
+
+
+def date_only(value: Any, path: str) -> str:
+    try:
+        parse_date(value)
+    except TimeFormatError as exc:
+        raise FieldError(path, str(exc)) from None
+    return value
+
+
+def sha256(value: Any, path: str) -> str:
+    if type(value) is not str or not SHA256.match(value):
+        raise FieldError(path, f"must be 64 lowercase hex digits, got {_show(value)}")
+    return value
+
+
+def positive_int(value: Any, path: str) -> int:
+    if type(value) is not int or value < 1 or value > MAX_INT:
+        raise FieldError(path, f"must be a whole number >= 1, got {_show(value)}")
+    return value
+
+
+def one_of(choices: tuple[str, ...]) -> Checker:
+    allowed = frozenset(choices)
+    listed = ", ".join(choices)
+
+    def check(value: Any, path: str) -> str:
+        if type(value) is not str or value not in allowed:
+            raise FieldError(path, f"must be one of {listed}, got {_show(value)}")
+        return value
+
+    return check
+
+
+def list_of(item: Checker, *, min_items: int = 0, unique: bool = False) -> Checker:
+    def check(value: Any, path: str) -> list[Any]:
+        if type(value) is not list:
+            raise FieldError(path, f"must be a list, got {_show(value)}")
+        if len(value) < min_items:
+            raise FieldError(path, f"must list at least {min_items}")
+        for i, v in enumerate(value):
+            item(v, f"{path}[{i}]")
+        if unique and len(set(value)) != len(value):
+            raise FieldError(path, "must not repeat a value")
+        return value
+
+    return check
+
+
+def free_json(value: Any, path: str) -> Any:
+    """Free JSON: strings, booleans, null, integers in the I-JSON range, lists and objects."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return value
+    if t is int:
+        if -MAX_INT <= value <= MAX_INT:
+            return value
+        raise FieldError(path, f"integer out of range (at most 2^53-1 in size), got {value}")
+    if t is float:
+        raise FieldError(path, f"must not be a fractional number (write decimals as text), got {value}")
+    if t is list:
+        for i, v in enumerate(value):
+            free_json(v, f"{path}[{i}]")
+        return value
+    if t is dict:
+        for k, v in value.items():
+            free_json(v, f"{path}.{k}")
+        return value
+    raise FieldError(path, f"must be JSON, got {_show(value)}")
+
+
+def json_object(value: Any, path: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise FieldError(path, f"must be an object, got {_show(value)}")
+    return free_json(value, path)
+
+
+def external_ids(value: Any, path: str) -> dict[str, str]:
+    if type(value) is not dict:
+        raise FieldError(path, f"must be an object of system: id, got {_show(value)}")
+    for k, v in value.items():
+        slug(k, f"{path}.{k}")
+        text(v, f"{path}.{k}")
+    return value
+
+
+def severity(value: Any, path: str) -> dict[str, int]:
+    if type(value) is not dict:
+        raise FieldError(path, f"must be an object with scale, scope and irremediability, got {_show(value)}")
+    _check_object(value, _SEVERITY, path)
+    return value
+
+
+# -- per-type specifications ---------------------------------------------------------------
+
+class Spec:
+    __slots__ = ("checks", "required", "allowed", "at_least_one")
+
+    def __init__(self, required: dict[str, Checker], optional: dict[str, Checker],
+                 *, at_least_one: tuple[str, ...] = (), attributes: bool = True):
+        self.checks = {**required, **optional}
+        if attributes:
+            self.checks["attributes"] = json_object
+        self.required = tuple(required)
+        self.allowed = frozenset(self.checks)
+        self.at_least_one = at_least_one
+
+
+def _check_object(data: dict[str, Any], spec: Spec, path: str) -> None:
+    checks = spec.checks
+    for name in spec.required:
+        if name not in data:
+            raise FieldError(f"{path}.{name}", "is required")
+    for key, value in data.items():
+        check = checks.get(key)
+        if check is None:
+            raise FieldError(f"{path}.{key}", "unknown field")
+        check(value, f"{path}.{key}")
+    if spec.at_least_one and not any(k in data for k in spec.at_least_one):
+        raise FieldError(path, "must change at least one of " + ", ".join(spec.at_least_one))
+
+
+_SEVERITY = Spec(
+    {"scale": one_to_five, "scope": one_to_five, "irremediability": one_to_five}, {},
+    attributes=False,
+)
+
+_PARTY_FIELDS: dict[str, Checker] = {
+    "name": text, "kind": one_of(model.PARTY_KINDS), "country": text, "sector": text,
+    "external_ids": external_ids,
+}
+_REL_FIELDS: dict[str, Checker] = {
+    "type": one_of(model.RELATIONSHIP_TYPES), "crucial": boolean, "leverage": one_to_five,
+    "since": date_only, "contract": text,
+}
+_rights = list_of(one_of(model.RIGHTS), min_items=1, unique=True)
+_texts = list_of(text)
+_ids = list_of(slug)
+
+SPECS: dict[str, Spec] = {
+    "policy.set": Spec({"name": text, "sha256": sha256, "content": text}, {}),
+    "party.added": Spec(
+        {"id": slug, "name": text, "kind": one_of(model.PARTY_KINDS)},
+        {k: v for k, v in _PARTY_FIELDS.items() if k not in ("name", "kind")},
+    ),
+    "party.updated": Spec({"id": slug}, _PARTY_FIELDS, at_least_one=tuple(_PARTY_FIELDS)),
+    "relationship.added": Spec(
+        {"id": slug, "source": slug, "target": slug, "type": one_of(model.RELATIONSHIP_TYPES)},
+        {k: v for k, v in _REL_FIELDS.items() if k != "type"},
+    ),
+    "relationship.updated": Spec({"id": slug}, _REL_FIELDS, at_least_one=tuple(_REL_FIELDS)),
+    "relationship.ended": Spec({"id": slug, "reason": text}, {}),
+    "impact.opened": Spec(
+        {"id": slug, "relationship": slug, "rights": _rights, "summary": text,
+         "severity": severity},
+        {"likelihood": one_to_five, "involvement": one_of(model.INVOLVEMENTS),
+         "status": one_of(model.IMPACT_STATUSES), "affected": _texts},
+    ),
+    "impact.reassessed": Spec(
+        {"id": slug, "summary": text},
+        {"severity": severity, "likelihood": one_to_five,
+         "status": one_of(model.IMPACT_STATUSES), "rights": _rights},
+    ),
+    "step.taken": Spec(
+        {"impact": slug, "kind": step_kind, "summary": text},
+        {"id": slug, "deadline": date_only, "with": _ids, "policy_refs": _texts},
+    ),
+    "step.outcome": Spec(
+        {"impact": slug, "outcome": one_of(model.OUTCOMES), "summary": text},
+        {"step": slug},
+    ),
+    "assessment.recorded": Spec(
+        {"impact": slug, "kind": one_of(model.ASSESSMENT_KINDS), "conclusion": text,
+         "summary": text},
+        {"experts": _texts, "findings": json_object},
+    ),
+    "decision.made": Spec(
+        {"impact": slug, "decision": one_of(model.DECISIONS), "rationale": text,
+         "policy_refs": list_of(text, min_items=1)},
+        {"approved_by": text, "forced": text},
+    ),
+    "event.voided": Spec({"seq": positive_int, "reason": text}, {}),
+}
+
+EVENT_TYPES = tuple(SPECS)
+
+
+def _type_check(value: Any, path: str) -> str:
+    if type(value) is not str or value not in SPECS:
+        raise FieldError(path, f"unknown event type {_show(value)}")
+    return value
+
+
+def _check_conclusion(data: dict[str, Any]) -> None:
+    allowed = model.ASSESSMENT_CONCLUSIONS.get(data["kind"])
+    if allowed and data["conclusion"] not in allowed:
+        raise FieldError(
+            "data.conclusion",
+            f"for a {data['kind']} assessment must be one of {', '.join(allowed)}, "
+            f"got {_show(data['conclusion'])}",
+        )
+
+
+def check_data(event_type: str, data: Any) -> dict[str, Any]:
+    """Check ``data`` of an event of ``event_type``; raise :class:`ValidationError`."""
+    try:
+        spec = SPECS.get(event_type)
+        if spec is None:
+            raise FieldError("type", f"unknown event type {_show(event_type)}")
+        if type(data) is not dict:
+            raise FieldError("data", f"must be an object, got {_show(data)}")
+        _check_object(data, spec, "data")
+        if event_type == "assessment.recorded":
+            _check_conclusion(data)
+    except FieldError as exc:
+        raise ValidationError(exc.message, path=exc.path) from None
+    return data
+
+
+def check_line(obj: Any) -> dict[str, Any]:
+    """Check one event line (field level only) and return it.
+
+    Chain fields must come all four together or not at all. ``actor`` may be missing (the
+    loading actor is used).
+    """
+    try:
+        if type(obj) is not dict:
+            raise FieldError("line", f"must be a JSON object, got {_show(obj)}")
+        extra = obj.keys() - LINE_FIELDS
+        if extra:
+            raise FieldError(sorted(extra)[0], "unknown field")
+        for name in ("type", "at", "data"):
+            if name not in obj:
+                raise FieldError(name, "is required")
+        _type_check(obj["type"], "type")
+        try:
+            parse_at(obj["at"])
+        except TimeFormatError as exc:
+            raise FieldError("at", str(exc)) from None
+        if "actor" in obj:
+            text(obj["actor"], "actor")
+        present = [f for f in CHAIN_FIELDS if f in obj]
+        if present:
+            if len(present) != 4:
+                missing = [f for f in CHAIN_FIELDS if f not in obj]
+                raise FieldError(missing[0], "is required with the other chain fields")
+            positive_int(obj["seq"], "seq")
+            if type(obj["recorded_at"]) is not str or not RECORDED_AT.match(obj["recorded_at"]):
+                raise FieldError("recorded_at", f"must be an RFC 3339 UTC time, got {_show(obj['recorded_at'])}")
+            try:
+                parse_at(obj["recorded_at"])
+            except TimeFormatError as exc:
+                raise FieldError("recorded_at", str(exc)) from None
+            sha256(obj["prev"], "prev")
+            sha256(obj["hash"], "hash")
+    except FieldError as exc:
+        raise ValidationError(exc.message, path=exc.path) from None
+    check_data(obj["type"], obj["data"])
+    return obj
+
+
+def subject_of(event_type: str, data: dict[str, Any]) -> str | None:
+    """The entity an event is about, as ``kind:id`` (indexed by the store)."""
+    if event_type.startswith("party."):
+        return "party:" + data["id"]
+    if event_type.startswith("relationship."):
+        return "relationship:" + data["id"]
+    if event_type.startswith("impact."):
+        return "impact:" + data["id"]
+    if "impact" in data and event_type in (
+        "step.taken", "step.outcome", "assessment.recorded", "decision.made"
+    ):
+        return "impact:" + data["impact"]
+    return None

@@ -1,0 +1,831 @@
+"""The ledger: validated, atomic appends to the store, and the state derived from it.
+
+:func:`open_ledger` is the Python API for dashboards and plugins::
+
+    from leverage import open_ledger
+    ledger = open_ledger("leverage.db")
+    state = ledger.state(as_of=date(2021, 1, 10))
+    for status in ledger.status(as_of=date(2021, 1, 10)):
+        print(status.impact, status.next)
+    ledger.append([{"type": "party.added", "at": "2021-01-02", "actor": "ana",
+                    "data": {"id": "acme", "name": "Acme", "kind": "client"}}])
+
+Every path by which an event enters (the CLI, ``load``, importers, this API) goes through
+:meth:`Ledger.append` or :meth:`Ledger.load`, which check each event's fields, its
+references, the decision gates of the policy in force and every plugin's
+``validate_event``, and write all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from . import plugins
+from .canonical import canonical, event_hash, export_line
+from .errors import ChainError, GateError, LeverageError, ValidationError
+from .events import ZERO_HASH, check_line, subject_of
+from .model import Event, State
+from .state import fold
+from .store import Store, open_store
+from .timeutil import (
+    at_key,
+    day_of,
+    end_of_day_key,
+    format_recorded,
+    now_utc,
+    parse_at,
+    parse_date,
+)
+
+BATCH = 5000
+
+
+def open_ledger(path: str | os.PathLike[str] = "leverage.db", *, create: bool = False) -> Ledger:
+    """Open the ledger at ``path`` (``create``: make it when missing)."""
+    return Ledger(open_store(path, create=create))
+
+
+class Index:
+    """The derived ``entities`` table, cached for the length of one write transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.dirty: set[tuple[str, str]] = set()
+
+    def get(self, kind: str, id_: str) -> dict[str, Any] | None:
+        key = (kind, id_)
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        row = self.conn.execute(
+            "SELECT seq, day, info FROM entities WHERE kind = ? AND id = ?", key
+        ).fetchone()
+        value = None
+        if row is not None:
+            value = orjson.loads(row[2])
+            value["seq"] = row[0]
+            value["day"] = row[1]
+        self.cache[key] = value
+        return value
+
+    def put(self, kind: str, id_: str, value: dict[str, Any] | None) -> None:
+        self.cache[(kind, id_)] = value
+        self.dirty.add((kind, id_))
+
+    def flush(self) -> None:
+        if not self.dirty:
+            return
+        upserts = []
+        deletes = []
+        for key in self.dirty:
+            value = self.cache[key]
+            if value is None:
+                deletes.append(key)
+            else:
+                info = {k: v for k, v in value.items() if k not in ("seq", "day")}
+                upserts.append((key[0], key[1], value["seq"], value["day"], orjson.dumps(info).decode()))
+        if deletes:
+            self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
+        if upserts:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO entities (kind, id, seq, day, info) VALUES (?, ?, ?, ?, ?)",
+                upserts,
+            )
+        self.dirty.clear()
+
+
+class _Writer:
+    """One write transaction: checks each event and buffers its row."""
+
+    def __init__(self, ledger: Ledger, conn: sqlite3.Connection, *, actor: str,
+                 force_now: datetime | None = None):
+        self.ledger = ledger
+        self.conn = conn
+        self.index = Index(conn)
+        self.actor = actor
+        self.head_seq, self.head_hash = ledger.store.head()
+        row = conn.execute("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        now = format_recorded(force_now or now_utc())
+        self.recorded_at = max(now, row[0]) if row else now
+        self.pending: list[tuple[Any, ...]] = []
+        self.written: list[Event] = []
+        self.chained: bool | None = None
+        pm = plugins.get_plugin_manager()
+        self.validators = list(reversed(pm.hook.validate_event.get_hookimpls()))
+        self.keep_events = bool(pm.hook.event_recorded.get_hookimpls())
+        self._registries: plugins.Registries | None = None
+
+    # -- the write path --------------------------------------------------------------------
+    def add(self, obj: dict[str, Any], where: str | None) -> None:
+        try:
+            check_line(obj)
+            self._add(obj)
+        except ValidationError as exc:
+            raise exc.located(where) if where else exc from None
+        except LeverageError as exc:
+            raise (LeverageError(f"{where}: {exc}") if where else exc) from None
+
+    def _add(self, obj: dict[str, Any]) -> None:
+        chained = "hash" in obj
+        if self.chained is None:
+            self.chained = chained
+            if chained and obj["prev"] != self.head_hash:
+                if self.head_seq == 0:
+                    raise ChainError(
+                        "this file does not start a ledger (its first prev is not 64 zeros); "
+                        "load it into the ledger it continues"
+                    )
+                raise ChainError(
+                    f"this file does not continue this ledger: its first prev is "
+                    f"{obj['prev'][:12]}..., the ledger's head is {self.head_hash[:12]}... "
+                    f"(seq {self.head_seq})"
+                )
+        elif chained != self.chained:
+            raise ValidationError(
+                "a file mixes chained lines (with seq, prev and hash) and plain lines",
+                path="hash" if not chained else "line",
+            )
+        type_ = obj["type"]
+        data = obj["data"]
+        at = obj["at"]
+        actor = obj.get("actor") or self.actor
+        self.check_references(type_, at, actor, data)
+        data_json = canonical(data)
+        seq = self.head_seq + 1
+        if chained:
+            if obj["seq"] != seq:
+                raise ChainError(f"seq {obj['seq']} out of order: expected {seq}", obj["seq"])
+            if obj["prev"] != self.head_hash:
+                raise ChainError(f"seq {seq}: prev does not match the previous hash", seq)
+            recorded_at = obj["recorded_at"]
+            digest = event_hash(seq=seq, recorded_at=recorded_at, prev=self.head_hash,
+                                type=type_, at=at, actor=actor, data_json=data_json)
+            if digest != obj["hash"]:
+                raise ChainError(f"seq {seq}: hash does not match the event (altered?)", seq)
+        else:
+            recorded_at = self.recorded_at
+            digest = event_hash(seq=seq, recorded_at=recorded_at, prev=self.head_hash,
+                                type=type_, at=at, actor=actor, data_json=data_json)
+        if self.validators or self.keep_events:
+            event = Event(type_, at, actor, data, seq, recorded_at, self.head_hash, digest)
+            if self.validators:
+                self.flush()
+                self._run_validators(Event(type_, at, actor, data))
+            if self.keep_events:
+                self.written.append(event)
+        self.pending.append((seq, recorded_at, self.head_hash, digest, type_, at, at_key(at),
+                             actor, data_json.decode(), subject_of(type_, data)))
+        self.head_seq = seq
+        self.head_hash = digest
+        self.apply(seq, type_, at, data)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def _run_validators(self, event: Event) -> None:
+        for impl in self.validators:
+            try:
+                impl.function(**{k: v for k, v in {"event": event, "ledger": self.ledger}.items()
+                                 if k in impl.argnames})
+            except LeverageError as exc:
+                raise LeverageError(f"refused by plugin {impl.plugin_name}: {exc}") from None
+            except Exception as exc:
+                raise LeverageError(
+                    f"plugin {impl.plugin_name} failed in validate_event: {type(exc).__name__}: {exc}"
+                ) from None
+
+    def flush(self) -> None:
+        if self.pending:
+            self.conn.executemany(
+                "INSERT INTO events (seq, recorded_at, prev, hash, type, at, at_key, actor, data,"
+                " subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.pending,
+            )
+            self.pending.clear()
+
+    def finish(self) -> None:
+        self.flush()
+        self.index.flush()
+
+    # -- references --------------------------------------------------------------------------
+    def _need(self, kind: str, id_: str, path: str) -> dict[str, Any]:
+        found = self.index.get(kind, id_)
+        if found is None:
+            raise ValidationError(f"unknown {kind} {id_!r}", path=path)
+        return found
+
+    def _new(self, kind: str, id_: str) -> None:
+        if self.index.get(kind, id_) is not None:
+            raise ValidationError(f"{kind} {id_!r} exists already", path="data.id")
+
+    @staticmethod
+    def _not_before(at: str, entity: dict[str, Any], what: str, path: str) -> None:
+        if day_of(at).isoformat() < entity["day"]:
+            raise ValidationError(f"dated {day_of(at)}, before {what} ({entity['day']})", path=path)
+
+    def _open_impact(self, id_: str, at: str, path: str = "data.impact") -> dict[str, Any]:
+        impact = self._need("impact", id_, path)
+        if impact["closed"]:
+            raise ValidationError(f"impact {id_!r} is closed (open a new impact to reopen)", path=path)
+        self._not_before(at, impact, f"impact {id_!r} was opened", "at")
+        return impact
+
+    def registries(self) -> plugins.Registries:
+        if self._registries is None:
+            self._registries = plugins.registries()
+        return self._registries
+
+    def check_references(self, type_: str, at: str, actor: str, d: dict[str, Any]) -> None:
+        get = self.index.get
+        if type_ == "party.added":
+            self._new("party", d["id"])
+        elif type_ == "party.updated":
+            self._need("party", d["id"], "data.id")
+        elif type_ == "relationship.added":
+            self._new("relationship", d["id"])
+            for end in ("source", "target"):
+                party = self._need("party", d[end], f"data.{end}")
+                self._not_before(at, party, f"party {d[end]!r} was added", "at")
+            if d["source"] == d["target"]:
+                raise ValidationError("a relationship needs two different parties", path="data.target")
+        elif type_ == "relationship.updated":
+            self._need("relationship", d["id"], "data.id")
+        elif type_ == "relationship.ended":
+            rel = self._need("relationship", d["id"], "data.id")
+            if rel["ended"]:
+                raise ValidationError(f"relationship {d['id']!r} has ended already", path="data.id")
+            self._not_before(at, rel, f"relationship {d['id']!r} began", "at")
+        elif type_ == "impact.opened":
+            self._new("impact", d["id"])
+            rel = self._need("relationship", d["relationship"], "data.relationship")
+            self._not_before(at, rel, f"relationship {d['relationship']!r} was added", "at")
+        elif type_ == "impact.reassessed":
+            self._open_impact(d["id"], at, "data.id")
+        elif type_ == "step.taken":
+            self._open_impact(d["impact"], at)
+            if d["kind"] not in self.registries().step_kinds:
+                raise ValidationError(
+                    f"unknown step kind {d['kind']!r} (`leverage step kinds` lists them)", path="data.kind")
+            if "id" in d and get("step", d["id"]) is not None:
+                raise ValidationError(f"step {d['id']!r} exists already", path="data.id")
+            if "deadline" in d and parse_date(d["deadline"]) < day_of(at):
+                raise ValidationError(
+                    f"deadline {d['deadline']} is before the step's date {day_of(at)}",
+                    path="data.deadline")
+            for i, party in enumerate(d.get("with") or ()):
+                self._need("party", party, f"data.with[{i}]")
+        elif type_ == "step.outcome":
+            impact = self._open_impact(d["impact"], at)
+            if not impact["steps"]:
+                raise ValidationError(
+                    f"impact {d['impact']!r} has no step yet: an outcome follows a step",
+                    path="data.impact")
+            if "step" in d:
+                step = self._need("step", d["step"], "data.step")
+                if step["impact"] != d["impact"]:
+                    raise ValidationError(
+                        f"step {d['step']!r} belongs to impact {step['impact']!r}", path="data.step")
+        elif type_ == "assessment.recorded":
+            self._open_impact(d["impact"], at)
+        elif type_ == "decision.made":
+            impact = self._open_impact(d["impact"], at)
+            rel = get("relationship", impact["rel"])
+            decision = d["decision"]
+            if rel is not None and rel["term"] and decision != "close":
+                raise ValidationError(
+                    f"relationship {impact['rel']!r} is terminated: only `close` is possible",
+                    path="data.decision")
+            if decision == "reinstate" and not impact["susp"]:
+                raise ValidationError(
+                    f"impact {d['impact']!r} is not suspended: nothing to reinstate",
+                    path="data.decision")
+            self._check_gates(d, at, actor)
+        elif type_ == "event.voided":
+            self._check_void(d["seq"])
+
+    def _check_gates(self, d: dict[str, Any], at: str, actor: str) -> None:
+        from . import engine
+
+        self.flush()
+        self.index.flush()
+        state = self.ledger._impact_state(d["impact"], at_key(at), conn=self.conn)
+        policy = self.ledger.policy_at(state, parse_at(at), registries=self.registries())
+        failures = engine.check_gates(state, d["impact"], d, actor=actor, when=parse_at(at),
+                                      policy=policy)
+        if failures and not d.get("forced"):
+            codes = [f.code for f in failures]
+            detail = "; ".join(f"{f.code}: {f.message}" for f in failures)
+            raise GateError(
+                f"decision {d['decision']} refused: {detail} (record it anyway with --force REASON)",
+                codes,
+            )
+
+    # -- voids -------------------------------------------------------------------------------
+    def _check_void(self, seq: int) -> None:
+        self.flush()
+        self.index.flush()
+        conn = self.conn
+        row = conn.execute("SELECT type, data FROM events WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise ValidationError(f"no event with seq {seq}", path="data.seq")
+        if conn.execute("SELECT 1 FROM voided WHERE seq = ?", (seq,)).fetchone():
+            raise ValidationError(f"event {seq} is voided already", path="data.seq")
+        type_, data = row[0], orjson.loads(row[1])
+        if type_ == "event.voided":
+            raise ValidationError("a void cannot be voided (record the event again)", path="data.seq")
+        if type_ == "policy.set":
+            raise ValidationError("a policy.set cannot be voided (set the policy again)", path="data.seq")
+        live = "seq NOT IN (SELECT seq FROM voided)"
+        refs: list[Any] = []
+        if type_ == "party.added":
+            pid = data["id"]
+            refs = conn.execute(
+                f"SELECT seq FROM events WHERE type = 'relationship.added' AND {live} AND "
+                "(json_extract(data, '$.source') = ? OR json_extract(data, '$.target') = ?) "
+                "UNION SELECT e.seq FROM events e, json_each(e.data, '$.with') j "
+                f"WHERE e.type = 'step.taken' AND e.{live} AND j.value = ? "
+                f"UNION SELECT seq FROM events WHERE subject = ? AND seq != ? AND {live}",
+                (pid, pid, pid, "party:" + pid, seq),
+            ).fetchall()
+        elif type_ == "relationship.added":
+            rid = data["id"]
+            refs = conn.execute(
+                f"SELECT seq FROM events WHERE type = 'impact.opened' AND {live} AND "
+                "json_extract(data, '$.relationship') = ? "
+                f"UNION SELECT seq FROM events WHERE subject = ? AND seq != ? AND {live}",
+                (rid, "relationship:" + rid, seq),
+            ).fetchall()
+        elif type_ == "impact.opened":
+            refs = conn.execute(
+                f"SELECT seq FROM events WHERE subject = ? AND seq != ? AND {live}",
+                ("impact:" + data["id"], seq),
+            ).fetchall()
+        elif type_ == "step.taken" and "id" in data:
+            refs = conn.execute(
+                f"SELECT seq FROM events WHERE type = 'step.outcome' AND {live} AND "
+                "json_extract(data, '$.step') = ?", (data["id"],),
+            ).fetchall()
+        if refs:
+            listed = ", ".join(str(r[0]) for r in sorted(refs)[:5])
+            raise ValidationError(
+                f"voiding event {seq} ({type_}) would leave events {listed} referring to nothing; "
+                "void those first", path="data.seq")
+        if type_ == "step.taken":
+            impact = self.index.get("impact", data["impact"])
+            if impact and impact["steps"] == 1 and conn.execute(
+                f"SELECT 1 FROM events WHERE subject = ? AND type = 'step.outcome' AND {live}",
+                ("impact:" + data["impact"],),
+            ).fetchone():
+                raise ValidationError(
+                    f"voiding event {seq} would leave outcomes of impact {data['impact']!r} "
+                    "without any step; void those first", path="data.seq")
+
+    # -- the derived index -------------------------------------------------------------------
+    def apply(self, seq: int, type_: str, at: str, d: dict[str, Any]) -> None:
+        idx = self.index
+        if type_ == "party.added":
+            idx.put("party", d["id"], {"seq": seq, "day": day_of(at).isoformat(), "kind": d["kind"]})
+        elif type_ == "party.updated" and "kind" in d:
+            p = dict(idx.get("party", d["id"]) or {})
+            p["kind"] = d["kind"]
+            idx.put("party", d["id"], p)
+        elif type_ == "relationship.added":
+            idx.put("relationship", d["id"], {
+                "seq": seq, "day": day_of(at).isoformat(), "s": d["source"], "t": d["target"],
+                "ended": 0, "term": 0})
+        elif type_ == "relationship.ended":
+            r = dict(idx.get("relationship", d["id"]) or {})
+            r["ended"] = 1
+            idx.put("relationship", d["id"], r)
+        elif type_ == "impact.opened":
+            idx.put("impact", d["id"], {
+                "seq": seq, "day": day_of(at).isoformat(), "rel": d["relationship"],
+                "closed": 0, "steps": 0, "susp": 0})
+        elif type_ == "step.taken":
+            i = dict(idx.get("impact", d["impact"]) or {})
+            i["steps"] += 1
+            idx.put("impact", d["impact"], i)
+            if "id" in d:
+                idx.put("step", d["id"], {"seq": seq, "day": day_of(at).isoformat(),
+                                          "impact": d["impact"]})
+        elif type_ == "decision.made":
+            decision = d["decision"]
+            if decision in ("close", "suspend", "reinstate"):
+                i = dict(idx.get("impact", d["impact"]) or {})
+                if decision == "close":
+                    i["closed"] = 1
+                else:
+                    i["susp"] = int(decision == "suspend")
+                idx.put("impact", d["impact"], i)
+            elif decision == "terminate":
+                rel_id = (idx.get("impact", d["impact"]) or {})["rel"]
+                r = dict(idx.get("relationship", rel_id) or {})
+                r["term"] = 1
+                idx.put("relationship", rel_id, r)
+        elif type_ == "event.voided":
+            self._apply_void(seq, d["seq"])
+
+    def _apply_void(self, by_seq: int, seq: int) -> None:
+        self.flush()
+        conn = self.conn
+        conn.execute("INSERT INTO voided (seq, by_seq) VALUES (?, ?)", (seq, by_seq))
+        type_, data = conn.execute("SELECT type, data FROM events WHERE seq = ?", (seq,)).fetchone()
+        data = orjson.loads(data)
+        idx = self.index
+        if type_ == "party.added":
+            idx.put("party", data["id"], None)
+        elif type_ == "relationship.added":
+            idx.put("relationship", data["id"], None)
+        elif type_ == "impact.opened":
+            idx.put("impact", data["id"], None)
+        elif type_ == "party.updated" and "kind" in data:
+            self._recompute_party(data["id"])
+        elif type_ == "relationship.ended":
+            r = dict(idx.get("relationship", data["id"]) or {})
+            r["ended"] = 0
+            idx.put("relationship", data["id"], r)
+        elif type_ == "step.taken":
+            if "id" in data:
+                idx.put("step", data["id"], None)
+            self._recompute_impact(data["impact"])
+        elif type_ == "decision.made":
+            self._recompute_impact(data["impact"])
+            if data["decision"] == "terminate":
+                rel_id = (idx.get("impact", data["impact"]) or {})["rel"]
+                r = dict(idx.get("relationship", rel_id) or {})
+                r["term"] = 0
+                idx.put("relationship", rel_id, r)
+
+    def _live_rows(self, subject: str) -> list[tuple[str, Any]]:
+        return [
+            (t, orjson.loads(d)) for t, d in self.conn.execute(
+                "SELECT type, data FROM events WHERE subject = ? AND seq NOT IN "
+                "(SELECT seq FROM voided) ORDER BY seq", (subject,))
+        ]
+
+    def _recompute_party(self, pid: str) -> None:
+        p = dict(self.index.get("party", pid) or {})
+        for t, d in self._live_rows("party:" + pid):
+            if "kind" in d:
+                p["kind"] = d["kind"]
+        self.index.put("party", pid, p)
+
+    def _recompute_impact(self, iid: str) -> None:
+        i = dict(self.index.get("impact", iid) or {})
+        i.update(closed=0, steps=0, susp=0)
+        for t, d in self._live_rows("impact:" + iid):
+            if t == "step.taken":
+                i["steps"] += 1
+            elif t == "decision.made":
+                if d["decision"] == "close":
+                    i["closed"] = 1
+                elif d["decision"] in ("suspend", "reinstate"):
+                    i["susp"] = int(d["decision"] == "suspend")
+        self.index.put("impact", iid, i)
+
+
+class Ledger:
+    """A ledger on an SQLite store. Use :func:`open_ledger`."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+    def append(self, events: Iterable[dict[str, Any] | Event], *, actor: str | None = None,
+               where: Callable[[int], str | None] | None = None,
+               progress: Callable[[int], None] | None = None) -> list[Event]:
+        """Check and write ``events`` in one transaction: all of them or none.
+
+        Events are dicts of the event format (``type``, ``at``, ``actor``, ``data``, and
+        optionally the chain fields of an export) or :class:`Event` objects.
+        ``actor`` is used for events without one. ``where(n)`` names the n-th event (from 1)
+        in error messages, for example ``events.jsonl:3``. Returns the events written, with
+        their chain fields, when a plugin listens to ``event_recorded`` (else an empty list;
+        see :meth:`count`).
+        """
+        actor = actor or default_actor()
+        written: list[Event]
+        with self.store.write() as conn:
+            writer = _Writer(self, conn, actor=actor)
+            self._writer = writer
+            try:
+                n = 0
+                for n, item in enumerate(events, 1):
+                    obj = _as_dict(item)
+                    writer.add(obj, where(n) if where else None)
+                    if progress is not None and n % 1000 == 0:
+                        progress(n)
+                writer.finish()
+                written = writer.written
+                self.last_count = n
+                self.last_head = (writer.head_seq, writer.head_hash)
+            finally:
+                self._writer = None
+        self._notify(written)
+        return written
+
+    _writer: _Writer | None = None
+    last_count = 0
+    last_head: tuple[int, str] = (0, ZERO_HASH)
+
+    def _notify(self, events: list[Event]) -> None:
+        if not events:
+            return
+        impls = list(reversed(plugins.get_plugin_manager().hook.event_recorded.get_hookimpls()))
+        for event in events:
+            for impl in impls:
+                try:
+                    impl.function(**{k: v for k, v in {"event": event, "ledger": self}.items()
+                                     if k in impl.argnames})
+                except Exception as exc:
+                    print(f"plugin {impl.plugin_name} failed in event_recorded: {exc}",
+                          file=sys.stderr)
+
+    def load(self, path: str | os.PathLike[str], *, actor: str | None = None,
+             progress: Callable[[int], None] | None = None) -> int:
+        """Append every line of a JSON Lines file atomically; returns how many were written."""
+        name = str(path)
+        current = [0]
+
+        def events() -> Iterator[dict[str, Any]]:
+            for lineno, obj in read_lines(path):
+                current[0] = lineno
+                yield obj
+
+        self.append(events(), actor=actor, where=lambda n: f"{name}:{current[0]}",
+                    progress=progress)
+        return self.last_count
+
+    # -- reading ---------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.store.count()
+
+    def head(self) -> tuple[int, str]:
+        return self.store.head()
+
+    def _conn(self) -> sqlite3.Connection:
+        return self._writer.conn if self._writer is not None else self.store.conn
+
+    def voided_seqs(self, known_at: str | None = None) -> set[int]:
+        if known_at is None:
+            return {r[0] for r in self._conn().execute("SELECT seq FROM voided")}
+        return {r[0] for r in self._conn().execute(
+            "SELECT v.seq FROM voided v JOIN events e ON e.seq = v.by_seq WHERE e.recorded_at <= ?",
+            (known_at,))}
+
+    def first_day(self) -> date | None:
+        row = self._conn().execute(
+            "SELECT at_key FROM events WHERE type != 'policy.set' ORDER BY at_key LIMIT 1").fetchone()
+        if row is None:
+            row = self._conn().execute("SELECT at_key FROM events ORDER BY at_key LIMIT 1").fetchone()
+        return date.fromisoformat(row[0][:10]) if row else None
+
+    def state(self, as_of: date | None = None, known_at: str | None = None) -> State:
+        """The state as of the end of UTC day ``as_of`` (None: everything), as known at
+        ``known_at`` (an RFC 3339 UTC time as ``recorded_at`` is written; None: now)."""
+        with self.store.read() as conn:
+            voided = self.voided_seqs(known_at)
+            clauses = []
+            params: list[Any] = []
+            if as_of is not None:
+                clauses.append("at_key < ?")
+                params.append(end_of_day_key(as_of))
+            if known_at is not None:
+                clauses.append("recorded_at <= ?")
+                params.append(known_at)
+            where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+            cur = conn.execute(
+                f"SELECT seq, type, at, actor, data FROM events {where} ORDER BY at_key, seq",
+                params)
+            rows = (r for r in _batched(cur) if r[0] not in voided) if voided else _batched(cur)
+            state = fold(rows, as_of=as_of, known_at=known_at)
+            if as_of is not None:
+                state = self._with_all_policies(state, conn, known_at)
+        return state
+
+    def _with_all_policies(self, state: State, conn: sqlite3.Connection,
+                           known_at: str | None) -> State:
+        """Keep the first policy.set even when dated after ``as_of`` (it governs before it)."""
+        if state.policies:
+            return state
+        params: list[Any] = []
+        clause = ""
+        if known_at is not None:
+            clause = "AND recorded_at <= ?"
+            params.append(known_at)
+        row = conn.execute(
+            f"SELECT seq, type, at, actor, data FROM events WHERE type = 'policy.set' {clause} "
+            "ORDER BY at_key, seq LIMIT 1", params).fetchone()
+        if row is None:
+            return state
+        import attrs
+
+        extra = fold([row])
+        return attrs.evolve(state, policies=extra.policies)
+
+    def _impact_state(self, impact_id: str, until_key: str, *,
+                      conn: sqlite3.Connection | None = None) -> State:
+        """A state holding one impact, its relationship and parties, up to ``until_key``
+        inclusive (the decision gates' view of the ledger)."""
+        conn = conn or self.store.conn
+        voided = self.voided_seqs()
+        row = conn.execute("SELECT info FROM entities WHERE kind = 'impact' AND id = ?",
+                           (impact_id,)).fetchone()
+        subjects = ["impact:" + impact_id]
+        if row:
+            rel_id = orjson.loads(row[0])["rel"]
+            subjects.append("relationship:" + rel_id)
+            rel = conn.execute("SELECT info FROM entities WHERE kind = 'relationship' AND id = ?",
+                               (rel_id,)).fetchone()
+            if rel:
+                info = orjson.loads(rel[0])
+                subjects += ["party:" + info["s"], "party:" + info["t"]]
+        marks = ",".join("?" * len(subjects))
+        rows = conn.execute(
+            f"SELECT seq, type, at, actor, data FROM events WHERE at_key <= ? AND "
+            f"(subject IN ({marks}) OR type = 'policy.set') ORDER BY at_key, seq",
+            [until_key, *subjects]).fetchall()
+        state = fold(r for r in rows if r[0] not in voided)
+        return self._with_all_policies(state, conn, None)
+
+    def policy_at(self, state: State, when: datetime, *,
+                  registries: plugins.Registries | None = None) -> Any:
+        """The policy in force at ``when`` with the step kinds plugins registered."""
+        from .policy import Policy, default_policy
+
+        record = state.policy_record_at(when)
+        policy = Policy.from_content(record.content) if record else default_policy()
+        reg = registries or plugins.registries()
+        return policy.with_step_kinds(reg.step_rungs())
+
+    def status(self, as_of: date | None = None, known_at: str | None = None, *,
+               include_closed: bool = False) -> list[Any]:
+        """The status of every open impact (DESIGN section 5), as the engine computes it."""
+        from . import engine
+
+        as_of = as_of or now_utc().date()
+        state = self.state(as_of=as_of, known_at=known_at)
+        reg = plugins.registries()
+        statuses = engine.evaluate(
+            state, as_of, policy_for=lambda when: self.policy_at(state, when, registries=reg),
+            checks=reg.checks)
+        return [s for s in statuses if include_closed or not s.closed]
+
+    # -- export and verify -----------------------------------------------------------------
+    def export(self, out: IO[bytes]) -> int:
+        """Write every event as an export line; returns the number written."""
+        n = 0
+        write = out.write
+        with self.store.read():
+            for seq, recorded_at, prev, hash_, type_, at, actor, data in self.store.rows():
+                write(export_line(seq=seq, recorded_at=recorded_at, prev=prev, hash=hash_,
+                                  type=type_, at=at, actor=actor, data_json=data))
+                write(b"\n")
+                n += 1
+        return n
+
+    def iter_events(self, *, subject: str | None = None) -> Iterator[Event]:
+        """Every event in seq order (voided ones included), as :class:`Event`."""
+        with self.store.read() as conn:
+            if subject is None:
+                rows: Iterable[tuple[Any, ...]] = self.store.rows()
+            else:
+                rows = conn.execute(
+                    "SELECT seq, recorded_at, prev, hash, type, at, actor, data FROM events "
+                    "WHERE subject = ? ORDER BY seq", (subject,))
+            for seq, recorded_at, prev, hash_, type_, at, actor, data in rows:
+                yield Event(type_, at, actor, orjson.loads(data), seq, recorded_at, prev, hash_)
+
+    def verify(self, expect: str | None = None) -> tuple[int, str]:
+        """Check the chain; return (count, head hash) or raise :class:`ChainError`."""
+        with self.store.read():
+            return verify_rows(
+                ((seq, ra, prev, h, t, at, actor, data.encode())
+                 for seq, ra, prev, h, t, at, actor, data in self.store.rows()),
+                expect=expect)
+
+
+def verify_rows(rows: Iterable[tuple[int, str, str, str, str, str, str, bytes]], *,
+                expect: str | None = None) -> tuple[int, str]:
+    """Check seq continuity, prev links and hashes; ``data`` is canonical JSON bytes."""
+    prev_hash = ZERO_HASH
+    n = 0
+    seen_expected = expect is None
+    for seq, recorded_at, prev, hash_, type_, at, actor, data in rows:
+        n += 1
+        if seq != n:
+            raise ChainError(f"bad seq {n}: found seq {seq} where {n} was expected "
+                             "(an event deleted, inserted or reordered)", n)
+        if prev != prev_hash:
+            raise ChainError(f"bad seq {seq}: prev does not match the previous event's hash", seq)
+        digest = event_hash(seq=seq, recorded_at=recorded_at, prev=prev, type=type_, at=at,
+                            actor=actor, data_json=data)
+        if digest != hash_:
+            raise ChainError(f"bad seq {seq}: hash does not match the event (altered)", seq)
+        prev_hash = hash_
+        if not seen_expected and hash_ == expect:
+            seen_expected = True
+    if not seen_expected:
+        raise ChainError(f"the expected head {expect} is not in the chain (rewritten?)")
+    return n, prev_hash
+
+
+def verify_file(path: str | os.PathLike[str], *, expect: str | None = None) -> tuple[int, str]:
+    """Verify an export file."""
+    name = str(path)
+
+    def rows() -> Iterator[tuple[int, str, str, str, str, str, str, bytes]]:
+        for lineno, obj in read_lines(path):
+            try:
+                check_line(obj)
+            except ValidationError as exc:
+                raise exc.located(f"{name}:{lineno}") from None
+            if "hash" not in obj:
+                raise ChainError(f"{name}:{lineno}: not an export line (no chain fields)")
+            yield (obj["seq"], obj["recorded_at"], obj["prev"], obj["hash"], obj["type"],
+                   obj["at"], obj.get("actor", ""), canonical(obj["data"]))
+
+    return verify_rows(rows(), expect=expect)
+
+
+def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
+    """Stream ``(line number, parsed JSON)`` from a JSON Lines file, refusing what is not."""
+    name = str(path)
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise LeverageError(f"{name}: cannot read: {exc.strerror}") from None
+    loads = orjson.loads
+    any_line = False
+    with fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            if b"\x00" in raw:
+                raise LeverageError(f"{name}:{lineno}: binary data, not JSON Lines")
+            try:
+                obj = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                reason = str(exc).split(":")[0]
+                if lineno == 1 and (raw[:2] == b"PK" or raw[:4] == b"%PDF"):
+                    reason = "binary data, not JSON Lines"
+                raise LeverageError(f"{name}:{lineno}: invalid JSON: {reason}") from None
+            any_line = True
+            yield lineno, obj
+    if not any_line:
+        raise LeverageError(f"{name}: empty file: no events")
+
+
+def _batched(cur: sqlite3.Cursor, size: int = 20000) -> Iterator[tuple[Any, ...]]:
+    while True:
+        chunk = cur.fetchmany(size)
+        if not chunk:
+            return
+        yield from chunk
+
+
+def _as_dict(item: dict[str, Any] | Event) -> dict[str, Any]:
+    if isinstance(item, Event):
+        out: dict[str, Any] = {"type": item.type, "at": item.at, "actor": item.actor,
+                               "data": item.data}
+        if item.hash is not None:
+            out.update(seq=item.seq, recorded_at=item.recorded_at, prev=item.prev, hash=item.hash)
+        return out
+    return item
+
+
+def default_actor() -> str:
+    """``LEVERAGE_ACTOR``, else the operating-system user."""
+    actor = os.environ.get("LEVERAGE_ACTOR")
+    if actor:
+        return actor
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

@@ -1,0 +1,233 @@
+"""The state derived from the event log as of a date and as known at a moment.
+
+Events are folded in business-time order (``at``, then ``seq``). ``as_of`` keeps the events
+whose ``at`` falls on or before that UTC day; ``known_at`` keeps the events recorded at or
+before that moment. A void applies whatever its own ``at`` (a mistake was always a mistake),
+but only from the moment it was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import orjson
+
+from .model import (
+    Assessment,
+    Decision,
+    Impact,
+    Outcome,
+    Party,
+    PolicyRecord,
+    Reassessment,
+    Relationship,
+    Severity,
+    State,
+    Step,
+)
+from .timeutil import parse_at, parse_date
+
+_PARTY_KEYS = ("name", "kind", "country", "sector", "external_ids")
+_REL_KEYS = ("type", "crucial", "leverage", "since", "contract")
+
+Row = tuple[int, str, str, str, Any]  # seq, type, at, actor, data (dict or JSON text)
+
+
+class StateBuilder:
+    """Folds events (already filtered and in business-time order) into a :class:`State`."""
+
+    def __init__(self) -> None:
+        self.parties: dict[str, dict[str, Any]] = {}
+        self.relationships: dict[str, dict[str, Any]] = {}
+        self.impacts: dict[str, dict[str, Any]] = {}
+        self.policies: list[PolicyRecord] = []
+        self.head_seq = 0
+
+    def apply(self, seq: int, type_: str, at: str, actor: str, data: dict[str, Any]) -> None:
+        if seq > self.head_seq:
+            self.head_seq = seq
+        handler = _HANDLERS.get(type_)
+        if handler is not None:
+            handler(self, seq, at, actor, data)
+
+    def build(self, *, as_of: date | None = None, known_at: str | None = None) -> State:
+        parties = {pid: Party(**p) for pid, p in self.parties.items()}
+        relationships = {rid: Relationship(**r) for rid, r in self.relationships.items()}
+        impacts = {}
+        for iid, i in self.impacts.items():
+            impacts[iid] = Impact(
+                id=iid, relationship=i["relationship"], rights=i["rights"], summary=i["summary"],
+                severity=i["severity"], likelihood=i["likelihood"], involvement=i["involvement"],
+                status=i["status"], affected=i["affected"], attributes=i["attributes"],
+                opened_at=i["opened_at"], opened_when=i["opened_when"], opened_by=i["opened_by"],
+                seq=i["seq"], assessments_of_severity=tuple(i["history"]),
+                steps=tuple(i["steps"]), outcomes=tuple(i["outcomes"]),
+                assessments=tuple(i["assessments"]), decisions=tuple(i["decisions"]),
+            )
+        policies = tuple(sorted(self.policies, key=lambda p: (p.when, p.seq)))
+        return State(
+            as_of=as_of, known_at=known_at, parties=parties, relationships=relationships,
+            impacts=impacts, policies=policies, head_seq=self.head_seq,
+        )
+
+
+def _attrs(data: dict[str, Any]) -> dict[str, Any]:
+    return data.get("attributes") or {}
+
+
+def _policy_set(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    b.policies.append(PolicyRecord(seq, at, parse_at(at), actor, d["name"], d["sha256"], d["content"]))
+
+
+def _party_added(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    b.parties[d["id"]] = {
+        "id": d["id"], "name": d["name"], "kind": d["kind"], "country": d.get("country"),
+        "sector": d.get("sector"), "external_ids": dict(d.get("external_ids") or {}),
+        "attributes": dict(_attrs(d)), "added_at": at, "seq": seq,
+    }
+
+
+def _party_updated(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    p = b.parties.get(d["id"])
+    if p is None:  # updated before it was added in business time: nothing to update yet
+        return
+    for key in _PARTY_KEYS:
+        if key in d:
+            p[key] = dict(d[key]) if key == "external_ids" else d[key]
+    if "attributes" in d:
+        p["attributes"] = {**p["attributes"], **d["attributes"]}
+
+
+def _rel_added(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    b.relationships[d["id"]] = {
+        "id": d["id"], "source": d["source"], "target": d["target"], "type": d["type"],
+        "crucial": d.get("crucial", False), "leverage": d.get("leverage"),
+        "since": d.get("since"), "contract": d.get("contract"),
+        "attributes": dict(_attrs(d)), "added_at": at, "seq": seq,
+        "ended_at": None, "ended_reason": None,
+    }
+
+
+def _rel_updated(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    r = b.relationships.get(d["id"])
+    if r is None:
+        return
+    for key in _REL_KEYS:
+        if key in d:
+            r[key] = d[key]
+    if "attributes" in d:
+        r["attributes"] = {**r["attributes"], **d["attributes"]}
+
+
+def _rel_ended(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    r = b.relationships.get(d["id"])
+    if r is not None and r["ended_at"] is None:
+        r["ended_at"] = at
+        r["ended_reason"] = d["reason"]
+
+
+def _severity(d: dict[str, Any]) -> Severity:
+    return Severity(d["scale"], d["scope"], d["irremediability"])
+
+
+def _impact_opened(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    when = parse_at(at)
+    severity = _severity(d["severity"])
+    rights = tuple(d["rights"])
+    status = d.get("status", "actual")
+    likelihood = d.get("likelihood")
+    b.impacts[d["id"]] = {
+        "relationship": d["relationship"], "rights": rights, "summary": d["summary"],
+        "severity": severity, "likelihood": likelihood,
+        "involvement": d.get("involvement", "linked"), "status": status,
+        "affected": tuple(d.get("affected") or ()), "attributes": dict(_attrs(d)),
+        "opened_at": at, "opened_when": when, "opened_by": actor, "seq": seq,
+        "history": [Reassessment(seq, at, when, actor, d["summary"], severity, likelihood,
+                                 status, rights)],
+        "steps": [], "outcomes": [], "assessments": [], "decisions": [],
+    }
+
+
+def _impact_reassessed(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    i = b.impacts.get(d["id"])
+    if i is None:
+        return
+    if "severity" in d:
+        i["severity"] = _severity(d["severity"])
+    for key in ("likelihood", "status"):
+        if key in d:
+            i[key] = d[key]
+    if "rights" in d:
+        i["rights"] = tuple(d["rights"])
+    i["summary"] = d["summary"]
+    i["history"].append(Reassessment(seq, at, parse_at(at), actor, d["summary"], i["severity"],
+                                     i["likelihood"], i["status"], i["rights"]))
+
+
+def _step(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    i = b.impacts.get(d["impact"])
+    if i is None:
+        return
+    deadline = d.get("deadline")
+    i["steps"].append(Step(
+        seq, at, parse_at(at), actor, d["kind"], d["summary"], d.get("id"),
+        parse_date(deadline) if deadline else None, tuple(d.get("with") or ()),
+        tuple(d.get("policy_refs") or ()), _attrs(d),
+    ))
+
+
+def _outcome(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    i = b.impacts.get(d["impact"])
+    if i is None:
+        return
+    i["outcomes"].append(Outcome(seq, at, parse_at(at), actor, d["outcome"], d["summary"],
+                                 d.get("step"), _attrs(d)))
+
+
+def _assessment(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    i = b.impacts.get(d["impact"])
+    if i is None:
+        return
+    i["assessments"].append(Assessment(
+        seq, at, parse_at(at), actor, d["kind"], d["conclusion"], d["summary"],
+        tuple(d.get("experts") or ()), d.get("findings") or {}, _attrs(d),
+    ))
+
+
+def _decision(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+    i = b.impacts.get(d["impact"])
+    if i is None:
+        return
+    i["decisions"].append(Decision(
+        seq, at, parse_at(at), actor, d["decision"], d["rationale"], tuple(d["policy_refs"]),
+        d.get("approved_by"), d.get("forced"), _attrs(d),
+    ))
+
+
+_HANDLERS = {
+    "policy.set": _policy_set,
+    "party.added": _party_added,
+    "party.updated": _party_updated,
+    "relationship.added": _rel_added,
+    "relationship.updated": _rel_updated,
+    "relationship.ended": _rel_ended,
+    "impact.opened": _impact_opened,
+    "impact.reassessed": _impact_reassessed,
+    "step.taken": _step,
+    "step.outcome": _outcome,
+    "assessment.recorded": _assessment,
+    "decision.made": _decision,
+}
+
+
+def fold(rows: Iterable[Row], *, as_of: date | None = None, known_at: str | None = None) -> State:
+    """Build a state from rows ``(seq, type, at, actor, data)`` in business-time order."""
+    builder = StateBuilder()
+    loads = orjson.loads
+    for seq, type_, at, actor, data in rows:
+        if type(data) is not dict:
+            data = loads(data)
+        builder.apply(seq, type_, at, actor, data)
+    return builder.build(as_of=as_of, known_at=known_at)
