@@ -1,0 +1,154 @@
+"""``leverage status`` and ``leverage next``: the engine's answers."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date
+from typing import Any
+
+import click
+
+from ..errors import LeverageError
+from .app import DATE, SLUG_T, App, csv_safe, echo_json, pass_app, print_table
+
+STATUS_COLUMNS = ["impact", "relationship", "party", "level", "rung", "due", "overdue", "next",
+                  "relationship_status", "findings"]
+
+
+def _as_of(app: App, as_of: date | None) -> date:
+    from ..timeutil import now_utc
+
+    ledger = app.ledger()
+    first = ledger.first_day()
+    if as_of is not None and first is not None and as_of < first:
+        raise LeverageError(
+            f"--as-of {as_of} is before the ledger's first event ({first}): nothing had happened")
+    return as_of or now_utc().date()
+
+
+def _known_at(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ..timeutil import TimeFormatError, parse_known_at
+
+    try:
+        return parse_known_at(value)
+    except TimeFormatError as exc:
+        raise click.BadParameter(str(exc), param_hint="--known-at") from None
+
+
+@click.command()
+@click.option("--as-of", type=DATE, help="As of the end of this UTC day (default today).")
+@click.option("--known-at", help="As the ledger knew it at this moment (date or RFC 3339).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON array of the contract.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (safe to open in a spreadsheet).")
+@click.option("--all", "include_closed", is_flag=True, help="Include closed impacts.")
+@click.option("--overdue", "only_overdue", is_flag=True, help="Only overdue impacts.")
+@pass_app
+def status(app: App, as_of: date | None, known_at: str | None, as_json: bool, as_csv: bool,
+           include_closed: bool, only_overdue: bool) -> None:
+    """What is overdue and what comes next, for every open impact.
+
+    Sorted: overdue first, then level (critical first), then due date, then impact id.
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    day = _as_of(app, as_of)
+    statuses = app.ledger().status(as_of=day, known_at=_known_at(known_at),
+                                   include_closed=include_closed)
+    if only_overdue:
+        statuses = [s for s in statuses if s.overdue]
+    rows = [s.to_dict() for s in statuses]
+    if as_json:
+        echo_json(rows)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(STATUS_COLUMNS)
+        for r in rows:
+            writer.writerow([csv_safe(_cell(r[c])) for c in STATUS_COLUMNS])
+        return
+    styles = []
+    for r in rows:
+        style = None
+        if r["overdue"]:
+            style = "bold red"
+        elif r["level"] == "critical":
+            style = "bold"
+        styles.append(style)
+    print_table(
+        f"Status as of {day}" + (f", as known at {known_at}" if known_at else ""),
+        ["impact", "party", "level", "rung", "due", "overdue", "next", "relationship", "findings"],
+        [(r["impact"], r["party"], r["level"], r["rung"], r["due"] or "-",
+          "OVERDUE" if r["overdue"] else "", r["next"] or "-", r["relationship_status"],
+          ", ".join(f["code"] for f in r["findings"])) for r in rows],
+        styles=styles)
+    if not rows:
+        click.echo("No open impacts.")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(f["code"] if isinstance(f, dict) else str(f) for f in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+_NEXT_TEXT = {
+    "close": "close the impact",
+    "continue": "continue: keep using leverage at this rung and reassess the severity",
+    "engage": "engage: talk with the partner (dialogue, information request, capacity "
+              "building, incentives)",
+    "notice": "give formal notice (a formal notice, a code-of-conduct or terms-of-service "
+              "warning, or a contractual assurance)",
+    "enforce": "enforce (warning labels, reduced distribution, content removal, feature "
+               "restriction, a corrective action plan, withholding business)",
+    "collective": "increase leverage by acting with others (peers, an industry initiative, a "
+                  "multi-stakeholder initiative)",
+    "suspend": "consider suspending the relationship (a decision that needs its gates)",
+    "terminate": "consider ending the relationship (a decision that needs its gates)",
+}
+
+
+@click.command("next")
+@click.argument("impact", type=SLUG_T)
+@click.option("--as-of", type=DATE, help="As of the end of this UTC day (default today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status object with reasons "
+              "and missing.")
+@pass_app
+def next_(app: App, impact: str, as_of: date | None, as_json: bool) -> None:
+    """The next proportionate step for IMPACT, with every reason and its source."""
+    day = _as_of(app, as_of)
+    statuses = app.ledger().status(as_of=day, include_closed=True)
+    found = [s for s in statuses if s.impact == impact]
+    if not found:
+        raise LeverageError(f"unknown impact {impact!r}")
+    st = found[0]
+    obj = st.to_next_dict()
+    if as_json:
+        echo_json(obj)
+        return
+    lines = [f"{impact} ({obj['party']}, relationship {obj['relationship']}, "
+             f"{obj['relationship_status']})",
+             f"  level {obj['level']}, rung {obj['rung']}"]
+    if obj["next"] is None:
+        lines.append("  closed: nothing more is due")
+    else:
+        due = obj["due"]
+        lines.append(f"  next: {_NEXT_TEXT.get(obj['next'], obj['next'])}")
+        if due:
+            lines.append(f"  due: {due}" + ("  (OVERDUE)" if obj["overdue"] else ""))
+    if obj["reasons"]:
+        lines.append("  why:")
+        lines += [f"    - {r['message']} [{r['source']}]" for r in obj["reasons"]]
+    if obj["findings"]:
+        lines.append("  findings:")
+        lines += [f"    - {f['code']}: {f['message']} [{f['source']}]" for f in obj["findings"]]
+    if obj["missing"]:
+        lines.append(f"  still missing before {obj['next']}: " + ", ".join(obj["missing"]))
+    click.echo("\n".join(lines))
+
+
+COMMANDS: list[click.Command] = [status, next_]
