@@ -160,22 +160,23 @@ class _Writer:
         at = obj["at"]
         actor = obj.get("actor") or self.actor
         self.check_references(type_, at, actor, data)
-        data_json = canonical(data)
         seq = self.head_seq + 1
-        if chained:
-            if obj["seq"] != seq:
-                raise ChainError(f"seq {obj['seq']} out of order: expected {seq}", obj["seq"])
-            if obj["prev"] != self.head_hash:
-                raise ChainError(f"seq {seq}: prev does not match the previous hash", seq)
-            recorded_at = obj["recorded_at"]
+        try:
+            data_json = canonical(data)
+            if chained:
+                if obj["seq"] != seq:
+                    raise ChainError(f"seq {obj['seq']} out of order: expected {seq}", obj["seq"])
+                if obj["prev"] != self.head_hash:
+                    raise ChainError(f"seq {seq}: prev does not match the previous hash", seq)
+                recorded_at = obj["recorded_at"]
+            else:
+                recorded_at = self.recorded_at
             digest = event_hash(seq=seq, recorded_at=recorded_at, prev=self.head_hash,
                                 type=type_, at=at, actor=actor, data_json=data_json)
-            if digest != obj["hash"]:
-                raise ChainError(f"seq {seq}: hash does not match the event (altered?)", seq)
-        else:
-            recorded_at = self.recorded_at
-            digest = event_hash(seq=seq, recorded_at=recorded_at, prev=self.head_hash,
-                                type=type_, at=at, actor=actor, data_json=data_json)
+        except (orjson.JSONEncodeError, TypeError) as exc:
+            raise ValidationError(f"not valid Unicode text ({exc})", path="data") from None
+        if chained and digest != obj["hash"]:
+            raise ChainError(f"seq {seq}: hash does not match the event (altered?)", seq)
         if self.validators or self.keep_events:
             event = Event(type_, at, actor, data, seq, recorded_at, self.head_hash, digest)
             if self.validators:
@@ -284,8 +285,8 @@ class _Writer:
             for i, party in enumerate(d.get("with") or ()):
                 self._need("party", party, f"data.with[{i}]")
         elif type_ == "step.outcome":
-            impact = self._open_impact(d["impact"], at)
-            if not impact["steps"]:
+            opened = self._open_impact(d["impact"], at)
+            if not opened["steps"]:
                 raise ValidationError(
                     f"impact {d['impact']!r} has no step yet: an outcome follows a step",
                     path="data.impact")
@@ -474,7 +475,7 @@ class _Writer:
 
     def _recompute_party(self, pid: str) -> None:
         p = dict(self.index.get("party", pid) or {})
-        for t, d in self._live_rows("party:" + pid):
+        for _type, d in self._live_rows("party:" + pid):
             if "kind" in d:
                 p["kind"] = d["kind"]
         self.index.put("party", pid, p)

@@ -15,7 +15,7 @@ import inspect
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -140,12 +140,12 @@ def _load() -> pluggy.PluginManager:
 def _install_trace(pm: pluggy.PluginManager) -> None:
     starts: list[float] = []
 
-    def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+    def before(hook_name: str, hook_impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
         starts.append(time.perf_counter())
         names = ", ".join(i.plugin_name for i in hook_impls)
         print(f"leverage trace: {hook_name} -> [{names}]", file=sys.stderr)
 
-    def after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+    def after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
         took = (time.perf_counter() - starts.pop()) * 1000 if starts else 0.0
         print(f"leverage trace: {hook_name} done in {took:.2f} ms", file=sys.stderr)
 

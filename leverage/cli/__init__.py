@@ -49,10 +49,10 @@ class LeverageGroup(click.Group):
         self._ensure_commands()
         return super().get_command(ctx, cmd_name)
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         standalone = kwargs.pop("standalone_mode", True)
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.exceptions.Exit as exc:
             if standalone:
                 sys.exit(exc.exit_code)
