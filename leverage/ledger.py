@@ -48,6 +48,10 @@ from .timeutil import (
 BATCH = 5000
 
 
+class _DryRun(Exception):
+    """Rolls back a dry run's transaction."""
+
+
 def open_ledger(path: str | os.PathLike[str] = "leverage.db", *, create: bool = False) -> Ledger:
     """Open the ledger at ``path`` (``create``: make it when missing)."""
     return Ledger(open_store(path, create=create))
@@ -516,34 +520,42 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------
     def append(self, events: Iterable[dict[str, Any] | Event], *, actor: str | None = None,
                where: Callable[[int], str | None] | None = None,
-               progress: Callable[[int], None] | None = None) -> list[Event]:
+               progress: Callable[[int], None] | None = None,
+               dry_run: bool = False) -> list[Event]:
         """Check and write ``events`` in one transaction: all of them or none.
 
         Events are dicts of the event format (``type``, ``at``, ``actor``, ``data``, and
         optionally the chain fields of an export) or :class:`Event` objects.
         ``actor`` is used for events without one. ``where(n)`` names the n-th event (from 1)
-        in error messages, for example ``events.jsonl:3``. Returns the events written, with
-        their chain fields, when a plugin listens to ``event_recorded`` (else an empty list;
-        see :meth:`count`).
+        in error messages, for example ``events.jsonl:3``. ``progress(n)`` is called every
+        1,000 events. ``dry_run``: check everything exactly as a write would, then roll back.
+        Returns the events written, with their chain fields, when a plugin listens to
+        ``event_recorded`` or on a dry run (else an empty list; see :attr:`last_count`).
         """
         actor = actor or default_actor()
-        written: list[Event]
-        with self.store.write() as conn:
-            writer = _Writer(self, conn, actor=actor)
-            self._writer = writer
-            try:
-                n = 0
-                for n, item in enumerate(events, 1):
-                    obj = _as_dict(item)
-                    writer.add(obj, where(n) if where else None)
-                    if progress is not None and n % 1000 == 0:
-                        progress(n)
-                writer.finish()
-                written = writer.written
-                self.last_count = n
-                self.last_head = (writer.head_seq, writer.head_hash)
-            finally:
-                self._writer = None
+        written: list[Event] = []
+        try:
+            with self.store.write() as conn:
+                writer = _Writer(self, conn, actor=actor)
+                writer.keep_events = writer.keep_events or dry_run
+                self._writer = writer
+                try:
+                    n = 0
+                    for n, item in enumerate(events, 1):
+                        obj = _as_dict(item)
+                        writer.add(obj, where(n) if where else None)
+                        if progress is not None and n % 1000 == 0:
+                            progress(n)
+                    writer.finish()
+                    written = writer.written
+                    self.last_count = n
+                    self.last_head = (writer.head_seq, writer.head_hash)
+                finally:
+                    self._writer = None
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            return written
         self._notify(written)
         return written
 

@@ -130,7 +130,8 @@ def _load() -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name if hasattr(exc, 'plugin_name') else '?'}: {exc}") from None
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin {name}: {exc}") from None
     if _trace_enabled():
         _install_trace(pm)
     _state.infos = infos

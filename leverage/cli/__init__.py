@@ -13,7 +13,9 @@ import click
 
 from .. import __version__
 from ..errors import LeverageError
-from .app import App
+from .app import App, pass_app
+
+__all__ = ["App", "cli", "pass_app"]
 
 
 class LeverageGroup(click.Group):

@@ -8,9 +8,7 @@ from typing import Any
 import click
 
 from .. import model
-from ..errors import LeverageError
 from .app import (
-    AT,
     DATE,
     ONE_TO_FIVE,
     SLUG_T,

@@ -1,0 +1,1 @@
+"""Built-in plugin leverage_crm (wiring only so far)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin leverage_graphviz (wiring only so far)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin leverage_tos (wiring only so far)."""
