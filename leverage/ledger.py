@@ -694,17 +694,33 @@ class Ledger:
         return policy.with_step_kinds(reg.step_rungs())
 
     def status(self, as_of: date | None = None, known_at: str | None = None, *,
-               include_closed: bool = False) -> list[Any]:
-        """The status of every open impact (DESIGN section 5), as the engine computes it."""
+               include_closed: bool = False, explain: bool = False) -> list[Any]:
+        """The status of every open impact (DESIGN section 5), as the engine computes it.
+
+        ``explain``: also compute each status's ``reasons`` and ``missing`` (as ``next``).
+        """
         from . import engine
 
         as_of = as_of or now_utc().date()
         state = self.state(as_of=as_of, known_at=known_at)
         reg = plugins.registries()
-        statuses = engine.evaluate(
-            state, as_of, policy_for=lambda when: self.policy_at(state, when, registries=reg),
-            checks=reg.checks)
+        statuses = engine.evaluate(state, as_of, step_kinds=reg.step_rungs(), checks=reg.checks,
+                                   explain=explain)
         return [s for s in statuses if include_closed or not s.closed]
+
+    def status_of(self, impact_id: str, as_of: date | None = None,
+                  known_at: str | None = None) -> Any:
+        """The status of one impact with its reasons and what is missing (``leverage next``)."""
+        from . import engine
+
+        as_of = as_of or now_utc().date()
+        state = self.state(as_of=as_of, known_at=known_at)
+        if impact_id not in state.impacts:
+            raise LeverageError(f"unknown impact {impact_id!r}" + (
+                f" as of {as_of}" if impact_id in self.state().impacts else ""))
+        reg = plugins.registries()
+        return engine.status_of(state, impact_id, as_of, step_kinds=reg.step_rungs(),
+                                checks=reg.checks, explain=True)
 
     # -- export and verify -----------------------------------------------------------------
     def export(self, out: IO[bytes]) -> int:

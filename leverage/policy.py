@@ -30,7 +30,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from .errors import LeverageError
-from .model import DECISIONS, LEVELS, Severity
+from .model import LEVELS, Severity
 
 __all__ = [
     "BUNDLED_PROFILES",
@@ -304,6 +304,16 @@ def _compile_template(template: str) -> tuple[_Part, ...]:
     return tuple(parts)
 
 
+def _format_string(template: str) -> str:
+    """``template`` as a :meth:`str.format_map` string (placeholders are plain names only)."""
+    out: list[str] = []
+    for literal, name in _compile_template(template):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is not None:
+            out.append("{" + name + "}")
+    return "".join(out)
+
+
 @attrs.frozen(eq=False)
 class Policy:
     """A resolved policy. Build one with :meth:`from_content`, :func:`resolve` or
@@ -327,7 +337,7 @@ class Policy:
     sha256: str = attrs.field(default="", init=False)
     _rung_index: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
     _decision_of_rung: dict[str, str] = attrs.field(factory=dict, init=False, repr=False)
-    _templates: dict[tuple[str, str], tuple[_Part, ...]] = attrs.field(
+    _templates: dict[tuple[str, str], str] = attrs.field(
         factory=dict, init=False, repr=False
     )
     _level_cache: dict[tuple[int, int, int, tuple[str, ...]], str] = attrs.field(
@@ -342,7 +352,7 @@ class Policy:
             for code, texts in table.items():
                 for variant, text in texts.items():
                     if variant != "source":
-                        self._templates[(code, variant)] = _compile_template(text)
+                        self._templates[(code, variant)] = _format_string(text)
 
     def _set_content(self, content: str) -> None:
         object.__setattr__(self, "content", content)
@@ -426,7 +436,9 @@ class Policy:
         self._level_cache[key] = level
         return level
 
-    def level_rule(self, severity: Severity, rights: tuple[str, ...] | list[str]) -> RightsRule | None:
+    def level_rule(
+        self, severity: Severity, rights: tuple[str, ...] | list[str]
+    ) -> RightsRule | None:
         """The rights rule that sets the level, if one raises it above the worst score."""
         found = None
         for rule in self.levels.rights:
@@ -496,15 +508,20 @@ class Policy:
 
         A placeholder missing from ``kw`` is left as written.
         """
-        parts = self._templates.get((code, variant))
-        if parts is None:
+        template = self._templates.get((code, variant))
+        if template is None:
             raise PolicyError(f"policy {self.name}: no message {variant!r} for code {code!r}")
-        out: list[str] = []
-        for literal, name in parts:
-            out.append(literal)
-            if name is not None:
-                out.append(str(kw[name]) if name in kw else "{" + name + "}")
-        return "".join(out)
+        try:
+            return template.format(**kw)
+        except KeyError:
+            return template.format_map(_Fill(kw))
+
+
+class _Fill(dict[str, Any]):
+    """Placeholder values; a missing one renders as itself."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 _CONTENT_CACHE: dict[str, Policy] = {}
@@ -608,14 +625,25 @@ def _schema_check(doc: Mapping[str, Any], label: str) -> None:
                 if key not in allowed and not any(p.search(key) for p in patterns):
                     path = _path_text([*error.absolute_path, key])
                     raise PolicyError(f"{label}: {path}: unknown key")
+    for error in errors:
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for key in error.validator_value:
+                if key not in error.instance:
+                    path = _path_text([*error.absolute_path, key])
+                    hint = (
+                        "" if error.absolute_path
+                        else " (a policy without extends gives every key)"
+                    )
+                    raise PolicyError(f"{label}: {path}: missing{hint}")
     error = errors[0]
-    best = error
-    if error.context:  # oneOf/anyOf: report the most specific sub-error
-        best = max(error.context, key=lambda e: len(e.absolute_path))
-    message = " ".join(best.message.split())
-    if len(message) > 200:
-        message = message[:197] + "..."
-    raise PolicyError(f"{label}: {_path_text(best.absolute_path)}: {message}")
+    path = _path_text(error.absolute_path)
+    if error.validator == "enum":
+        choices = ", ".join(str(c) for c in error.validator_value)
+        raise PolicyError(f"{label}: {path}: {error.instance!r} is not one of: {choices}")
+    message = " ".join(error.message.split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    raise PolicyError(f"{label}: {path}: {message}")
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

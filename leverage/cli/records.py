@@ -32,7 +32,7 @@ def _external_ids(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _drop_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None and v != () and v != {}}
+    return {k: v for k, v in fields.items() if v is not None and v not in ((), [], {})}
 
 
 # -- parties ---------------------------------------------------------------------------------

@@ -121,12 +121,7 @@ _NEXT_TEXT = {
 def next_(app: App, impact: str, as_of: date | None, as_json: bool) -> None:
     """The next proportionate step for IMPACT, with every reason and its source."""
     day = _as_of(app, as_of)
-    statuses = app.ledger().status(as_of=day, include_closed=True)
-    found = [s for s in statuses if s.impact == impact]
-    if not found:
-        raise LeverageError(f"unknown impact {impact!r}")
-    st = found[0]
-    obj = st.to_next_dict()
+    obj = app.ledger().status_of(impact, as_of=day).to_next_dict()
     if as_json:
         echo_json(obj)
         return
