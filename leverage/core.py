@@ -71,8 +71,8 @@ def register_schemas(register: Callable[[str, Any], None]) -> None:
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    from .cli import groups, ledger_cmds, records, status_cmds
+    from .cli import graph_cmds, groups, ledger_cmds, records, status_cmds
 
     for command in [*ledger_cmds.COMMANDS, *records.COMMANDS, *status_cmds.COMMANDS,
-                    *groups.COMMANDS]:
+                    *graph_cmds.COMMANDS, *groups.COMMANDS]:
         cli.add_command(command)

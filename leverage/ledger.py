@@ -128,6 +128,9 @@ class _Writer:
         self.validators = list(reversed(pm.hook.validate_event.get_hookimpls()))
         self.keep_events = bool(pm.hook.event_recorded.get_hookimpls())
         self._registries: plugins.Registries | None = None
+        #: called with (decision data, failing findings) when a decision fails its gates;
+        #: a non-empty string returned records it as forced with that reason
+        self.force_reason: Callable[[dict[str, Any], list[Any]], str | None] | None = None
 
     # -- the write path --------------------------------------------------------------------
     def add(self, obj: dict[str, Any], where: str | None) -> None:
@@ -326,6 +329,10 @@ class _Writer:
         policy = self.ledger.policy_at(state, parse_at(at), registries=self.registries())
         failures = engine.check_gates(state, d["impact"], d, actor=actor, when=parse_at(at),
                                       policy=policy)
+        if failures and not d.get("forced") and self.force_reason is not None:
+            reason = self.force_reason(d, failures)
+            if reason:
+                d["forced"] = reason
         if failures and not d.get("forced"):
             codes = [f.code for f in failures]
             detail = "; ".join(f"{f.code}: {f.message}" for f in failures)
@@ -521,7 +528,9 @@ class Ledger:
     def append(self, events: Iterable[dict[str, Any] | Event], *, actor: str | None = None,
                where: Callable[[int], str | None] | None = None,
                progress: Callable[[int], None] | None = None,
-               dry_run: bool = False) -> list[Event]:
+               dry_run: bool = False,
+               force_reason: Callable[[dict[str, Any], list[Any]], str | None] | None = None,
+               ) -> list[Event]:
         """Check and write ``events`` in one transaction: all of them or none.
 
         Events are dicts of the event format (``type``, ``at``, ``actor``, ``data``, and
@@ -529,6 +538,9 @@ class Ledger:
         ``actor`` is used for events without one. ``where(n)`` names the n-th event (from 1)
         in error messages, for example ``events.jsonl:3``. ``progress(n)`` is called every
         1,000 events. ``dry_run``: check everything exactly as a write would, then roll back.
+        ``force_reason(data, failures)``: called when a decision fails the policy's gates; a
+        reason returned records the decision as forced (``data.forced``) instead of refusing
+        it (importers use it so that legal sees what was done outside the policy).
         Returns the events written, with their chain fields, when a plugin listens to
         ``event_recorded`` or on a dry run (else an empty list; see :attr:`last_count`).
         """
@@ -538,6 +550,7 @@ class Ledger:
             with self.store.write() as conn:
                 writer = _Writer(self, conn, actor=actor)
                 writer.keep_events = writer.keep_events or dry_run
+                writer.force_reason = force_reason
                 self._writer = writer
                 try:
                     n = 0
