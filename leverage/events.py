@@ -124,8 +124,12 @@ def list_of(item: Checker, *, min_items: int = 0, unique: bool = False) -> Check
     return check
 
 
-def free_json(value: Any, path: str) -> Any:
-    """Free JSON: strings, booleans, null, integers in the I-JSON range, lists and objects."""
+MAX_DEPTH = 32
+
+
+def free_json(value: Any, path: str, depth: int = 0) -> Any:
+    """Free JSON: strings, booleans, null, integers in the I-JSON range, lists and objects,
+    nested at most ``MAX_DEPTH`` levels."""
     t = type(value)
     if t is str or t is bool or value is None:
         return value
@@ -135,13 +139,15 @@ def free_json(value: Any, path: str) -> Any:
         raise FieldError(path, f"integer out of range (at most 2^53-1 in size), got {value}")
     if t is float:
         raise FieldError(path, f"must not be a fractional number (write decimals as text), got {value}")
-    if t is list:
-        for i, v in enumerate(value):
-            free_json(v, f"{path}[{i}]")
-        return value
-    if t is dict:
-        for k, v in value.items():
-            free_json(v, f"{path}.{k}")
+    if t is list or t is dict:
+        if depth >= MAX_DEPTH:
+            raise FieldError(path, f"nested too deeply (at most {MAX_DEPTH} levels)")
+        if t is list:
+            for i, v in enumerate(value):
+                free_json(v, f"{path}[{i}]", depth + 1)
+        else:
+            for k, v in value.items():
+                free_json(v, f"{path}.{k}", depth + 1)
         return value
     raise FieldError(path, f"must be JSON, got {_show(value)}")
 

@@ -72,13 +72,13 @@ class Index:
         except KeyError:
             pass
         row = self.conn.execute(
-            "SELECT seq, day, info FROM entities WHERE kind = ? AND id = ?", key
+            "SELECT seq, at_key, info FROM entities WHERE kind = ? AND id = ?", key
         ).fetchone()
         value = None
         if row is not None:
             value = orjson.loads(row[2])
             value["seq"] = row[0]
-            value["day"] = row[1]
+            value["key"] = row[1]
         self.cache[key] = value
         return value
 
@@ -96,13 +96,13 @@ class Index:
             if value is None:
                 deletes.append(key)
             else:
-                info = {k: v for k, v in value.items() if k not in ("seq", "day")}
-                upserts.append((key[0], key[1], value["seq"], value["day"], orjson.dumps(info).decode()))
+                info = {k: v for k, v in value.items() if k not in ("seq", "key")}
+                upserts.append((key[0], key[1], value["seq"], value["key"], orjson.dumps(info).decode()))
         if deletes:
             self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
         if upserts:
             self.conn.executemany(
-                "INSERT OR REPLACE INTO entities (kind, id, seq, day, info) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO entities (kind, id, seq, at_key, info) VALUES (?, ?, ?, ?, ?)",
                 upserts,
             )
         self.dirty.clear()
@@ -237,8 +237,8 @@ class _Writer:
 
     @staticmethod
     def _not_before(at: str, entity: dict[str, Any], what: str, path: str) -> None:
-        if day_of(at).isoformat() < entity["day"]:
-            raise ValidationError(f"dated {day_of(at)}, before {what} ({entity['day']})", path=path)
+        if at_key(at) < entity["key"]:
+            raise ValidationError(f"dated {at}, before {what} ({entity['at']})", path=path)
 
     def _open_impact(self, id_: str, at: str, path: str = "data.impact") -> dict[str, Any]:
         impact = self._need("impact", id_, path)
@@ -257,7 +257,8 @@ class _Writer:
         if type_ == "party.added":
             self._new("party", d["id"])
         elif type_ == "party.updated":
-            self._need("party", d["id"], "data.id")
+            party = self._need("party", d["id"], "data.id")
+            self._not_before(at, party, f"party {d['id']!r} was added", "at")
         elif type_ == "relationship.added":
             self._new("relationship", d["id"])
             for end in ("source", "target"):
@@ -266,7 +267,8 @@ class _Writer:
             if d["source"] == d["target"]:
                 raise ValidationError("a relationship needs two different parties", path="data.target")
         elif type_ == "relationship.updated":
-            self._need("relationship", d["id"], "data.id")
+            rel = self._need("relationship", d["id"], "data.id")
+            self._not_before(at, rel, f"relationship {d['id']!r} was added", "at")
         elif type_ == "relationship.ended":
             rel = self._need("relationship", d["id"], "data.id")
             if rel["ended"]:
@@ -293,15 +295,17 @@ class _Writer:
                 self._need("party", party, f"data.with[{i}]")
         elif type_ == "step.outcome":
             opened = self._open_impact(d["impact"], at)
-            if not opened["steps"]:
+            first = opened.get("first_step")
+            if first is None or first > at_key(at):
                 raise ValidationError(
-                    f"impact {d['impact']!r} has no step yet: an outcome follows a step",
-                    path="data.impact")
+                    f"impact {d['impact']!r} has no step dated at or before {at}: an outcome "
+                    "follows a step", path="data.impact")
             if "step" in d:
                 step = self._need("step", d["step"], "data.step")
                 if step["impact"] != d["impact"]:
                     raise ValidationError(
                         f"step {d['step']!r} belongs to impact {step['impact']!r}", path="data.step")
+                self._not_before(at, step, f"step {d['step']!r} was taken", "at")
         elif type_ == "assessment.recorded":
             self._open_impact(d["impact"], at)
         elif type_ == "decision.made":
@@ -311,10 +315,6 @@ class _Writer:
             if rel is not None and rel["term"] and decision != "close":
                 raise ValidationError(
                     f"relationship {impact['rel']!r} is terminated: only `close` is possible",
-                    path="data.decision")
-            if decision == "reinstate" and not impact["susp"]:
-                raise ValidationError(
-                    f"impact {d['impact']!r} is not suspended: nothing to reinstate",
                     path="data.decision")
             self._check_gates(d, at, actor)
         elif type_ == "event.voided":
@@ -326,6 +326,16 @@ class _Writer:
         self.flush()
         self.index.flush()
         state = self.ledger._impact_state(d["impact"], at_key(at), conn=self.conn)
+        if d["decision"] == "reinstate":
+            latest = None
+            impact = state.impacts.get(d["impact"])
+            for decision in impact.decisions if impact else ():
+                if decision.decision in ("suspend", "reinstate"):
+                    latest = decision.decision
+            if latest != "suspend":
+                raise ValidationError(
+                    f"impact {d['impact']!r} is not suspended as of {at}: nothing to reinstate",
+                    path="data.decision")
         policy = self.ledger.policy_at(state, parse_at(at), registries=self.registries())
         failures = engine.check_gates(state, d["impact"], d, actor=actor, when=parse_at(at),
                                       policy=policy)
@@ -405,14 +415,14 @@ class _Writer:
     def apply(self, seq: int, type_: str, at: str, d: dict[str, Any]) -> None:
         idx = self.index
         if type_ == "party.added":
-            idx.put("party", d["id"], {"seq": seq, "day": day_of(at).isoformat(), "kind": d["kind"]})
+            idx.put("party", d["id"], {"seq": seq, "key": at_key(at), "at": at, "kind": d["kind"]})
         elif type_ == "party.updated" and "kind" in d:
             p = dict(idx.get("party", d["id"]) or {})
             p["kind"] = d["kind"]
             idx.put("party", d["id"], p)
         elif type_ == "relationship.added":
             idx.put("relationship", d["id"], {
-                "seq": seq, "day": day_of(at).isoformat(), "s": d["source"], "t": d["target"],
+                "seq": seq, "key": at_key(at), "at": at, "s": d["source"], "t": d["target"],
                 "ended": 0, "term": 0})
         elif type_ == "relationship.ended":
             r = dict(idx.get("relationship", d["id"]) or {})
@@ -420,23 +430,22 @@ class _Writer:
             idx.put("relationship", d["id"], r)
         elif type_ == "impact.opened":
             idx.put("impact", d["id"], {
-                "seq": seq, "day": day_of(at).isoformat(), "rel": d["relationship"],
-                "closed": 0, "steps": 0, "susp": 0})
+                "seq": seq, "key": at_key(at), "at": at, "rel": d["relationship"],
+                "closed": 0, "steps": 0, "first_step": None})
         elif type_ == "step.taken":
             i = dict(idx.get("impact", d["impact"]) or {})
             i["steps"] += 1
+            key = at_key(at)
+            if i.get("first_step") is None or key < i["first_step"]:
+                i["first_step"] = key
             idx.put("impact", d["impact"], i)
             if "id" in d:
-                idx.put("step", d["id"], {"seq": seq, "day": day_of(at).isoformat(),
-                                          "impact": d["impact"]})
+                idx.put("step", d["id"], {"seq": seq, "key": key, "at": at, "impact": d["impact"]})
         elif type_ == "decision.made":
             decision = d["decision"]
-            if decision in ("close", "suspend", "reinstate"):
+            if decision == "close":
                 i = dict(idx.get("impact", d["impact"]) or {})
-                if decision == "close":
-                    i["closed"] = 1
-                else:
-                    i["susp"] = int(decision == "suspend")
+                i["closed"] = 1
                 idx.put("impact", d["impact"], i)
             elif decision == "terminate":
                 rel_id = (idx.get("impact", d["impact"]) or {})["rel"]
@@ -477,31 +486,30 @@ class _Writer:
                 r["term"] = 0
                 idx.put("relationship", rel_id, r)
 
-    def _live_rows(self, subject: str) -> list[tuple[str, Any]]:
+    def _live_rows(self, subject: str) -> list[tuple[str, str, Any]]:
         return [
-            (t, orjson.loads(d)) for t, d in self.conn.execute(
-                "SELECT type, data FROM events WHERE subject = ? AND seq NOT IN "
+            (t, k, orjson.loads(d)) for t, k, d in self.conn.execute(
+                "SELECT type, at_key, data FROM events WHERE subject = ? AND seq NOT IN "
                 "(SELECT seq FROM voided) ORDER BY seq", (subject,))
         ]
 
     def _recompute_party(self, pid: str) -> None:
         p = dict(self.index.get("party", pid) or {})
-        for _type, d in self._live_rows("party:" + pid):
+        for _type, _key, d in self._live_rows("party:" + pid):
             if "kind" in d:
                 p["kind"] = d["kind"]
         self.index.put("party", pid, p)
 
     def _recompute_impact(self, iid: str) -> None:
         i = dict(self.index.get("impact", iid) or {})
-        i.update(closed=0, steps=0, susp=0)
-        for t, d in self._live_rows("impact:" + iid):
+        i.update(closed=0, steps=0, first_step=None)
+        for t, key, d in self._live_rows("impact:" + iid):
             if t == "step.taken":
                 i["steps"] += 1
-            elif t == "decision.made":
-                if d["decision"] == "close":
-                    i["closed"] = 1
-                elif d["decision"] in ("suspend", "reinstate"):
-                    i["susp"] = int(d["decision"] == "suspend")
+                if i["first_step"] is None or key < i["first_step"]:
+                    i["first_step"] = key
+            elif t == "decision.made" and d["decision"] == "close":
+                i["closed"] = 1
         self.index.put("impact", iid, i)
 
 
@@ -631,6 +639,10 @@ class Ledger:
     def state(self, as_of: date | None = None, known_at: str | None = None) -> State:
         """The state as of the end of UTC day ``as_of`` (None: everything), as known at
         ``known_at`` (an RFC 3339 UTC time as ``recorded_at`` is written; None: now)."""
+        if known_at is not None:
+            from .timeutil import parse_known_at
+
+            known_at = parse_known_at(known_at)
         with self.store.read() as conn:
             voided = self.voided_seqs(known_at)
             clauses = []

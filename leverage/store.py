@@ -53,7 +53,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             kind TEXT NOT NULL,
             id TEXT NOT NULL,
             seq INTEGER NOT NULL,
-            day TEXT NOT NULL,
+            at_key TEXT NOT NULL,
             info TEXT NOT NULL,
             PRIMARY KEY (kind, id)
         ) WITHOUT ROWID;

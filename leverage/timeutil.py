@@ -38,7 +38,7 @@ def parse_at(value: str) -> datetime:
             frac = (frac or "")[:7]  # microseconds at most
             offset = "+00:00" if offset in ("Z", "z") else offset
             return datetime.fromisoformat(f"{day}T{clock}{frac}{offset}").astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     raise TimeFormatError(f"must be a date YYYY-MM-DD or an RFC 3339 date-time, got {value!r}")
 
@@ -66,6 +66,8 @@ def day_of(value: str) -> date:
 
 def end_of_day_key(day: date) -> str:
     """The at key of the first instant after ``day`` (exclusive upper bound of ``--as-of``)."""
+    if day >= date.max:
+        return "9999-12-32"  # above every key
     return datetime.combine(day + timedelta(days=1), time(0), UTC).strftime(KEY_FORMAT)
 
 
@@ -81,6 +83,9 @@ def format_recorded(moment: datetime) -> str:
 def parse_known_at(value: str) -> str:
     """A ``--known-at`` value (a date means the end of that day) as a recorded_at bound."""
     if _DATE.match(value):
-        end = datetime.combine(parse_date(value) + timedelta(days=1), time(0), UTC)
+        day = parse_date(value)
+        if day >= date.max:
+            return "9999-12-31T23:59:59.999999Z"
+        end = datetime.combine(day + timedelta(days=1), time(0), UTC)
         return (end - timedelta(microseconds=1)).strftime(KEY_FORMAT)
     return parse_at(value).strftime(KEY_FORMAT)

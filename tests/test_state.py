@@ -74,6 +74,15 @@ def test_as_of_cli_agrees(ledger, invoke):
     assert "late-local" in ids
 
 
+def test_as_of_the_last_representable_day(ledger, invoke):
+    last, everything = ledger.state(as_of=date(9999, 12, 31)), ledger.state()
+    assert (last.parties, last.relationships, last.impacts) == (
+        everything.parties, everything.relationships, everything.impacts)
+    result = invoke("party", "list", "--json", "--as-of", "9999-12-31")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 4
+
+
 def test_as_of_keeps_what_had_happened_by_then(ledger):
     s = ledger.state(as_of=date(2021, 1, 7))
     assert set(s.parties) == {"we", "acme", "north-dc", "peer-host"}
@@ -310,3 +319,12 @@ def test_relationship_status_precedence_pure():
     assert fold(base + imps + other).relationship_status("r") == "suspended"
     terminated = suspended + [dec(14, "i2", "terminate")]
     assert fold(base + imps + terminated + [ended]).relationship_status("r") == "terminated"
+
+
+def test_reinstate_after_suspend(ledger):
+    ledger.append([decision("2021-02-10", **SUSPEND)])
+    ledger.append([decision("2021-02-20", decision="reinstate", rationale="Fixed.",
+                            policy_refs=["ToS 4.2"], approved_by="carla")])
+    s = ledger.state()
+    assert [d.decision for d in s.impacts["imp-1"].decisions] == ["suspend", "reinstate"]
+    assert s.relationship_status("rel-acme") == "active"

@@ -20,28 +20,46 @@ __all__ = ["App", "cli", "pass_app"]
 
 class LeverageGroup(click.Group):
     """A group whose commands (the core's and the plugins') are attached on first use, and
-    whose user errors are one line on stderr with exit status 1."""
+    whose user errors are one line on stderr with exit status 1.
 
-    _loaded = False
+    The commands are attached again when the plugins are loaded again (``plugins.reset()``
+    in tests), so a group never shows the commands of plugins that are gone.
+    """
+
+    _generation: int | None = None
     _owners: dict[str, str]
 
     def _ensure_commands(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
         from .. import plugins
 
+        current = plugins.generation()
+        if self._generation == current:
+            return
+        self.commands.clear()
         self._owners = {}
-        pm = plugins.get_plugin_manager()
-        for impl in reversed(pm.hook.register_commands.get_hookimpls()):
-            proxy = _OwnedGroup(self, impl.plugin_name)
-            try:
-                impl.function(**({"cli": proxy} if "cli" in impl.argnames else {}))
-            except LeverageError:
-                raise
-            except Exception as exc:
-                raise LeverageError(
-                    f"plugin {impl.plugin_name} failed in register_commands: {exc}") from None
+        try:
+            for call in plugins.hook_calls("register_commands"):
+                proxy = _OwnedGroup(self, call.plugin_name)
+                try:
+                    result = call(cli=proxy)
+                except LeverageError:
+                    raise
+                except Exception as exc:
+                    raise LeverageError(f"plugin {call.plugin_name} failed in register_commands: "
+                                        f"{type(exc).__name__}: {exc}") from None
+                if result is not None:
+                    raise LeverageError(f"plugin {call.plugin_name}: register_commands must call "
+                                        f"cli.add_command(...) and return None, not a {type(result).__name__}")
+        except BaseException:
+            self.commands.clear()
+            self._owners = {}
+            raise
+        self._generation = current
+
+    def forget_commands(self) -> None:
+        """Detach every command; the next use attaches them again from the plugins."""
+        self.commands.clear()
+        self._generation = None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._ensure_commands()
@@ -78,7 +96,9 @@ def _fail(message: str) -> None:
 
 
 class _OwnedGroup:
-    """What a plugin's ``register_commands`` sees: ``add_command`` refuses duplicates."""
+    """What a plugin's ``register_commands`` sees as ``cli``: ``add_command``, ``command``
+    and ``group`` record the owner of every name and refuse duplicates naming both plugins;
+    anything else is the real group's."""
 
     def __init__(self, group: LeverageGroup, owner: str):
         self._group = group
@@ -88,9 +108,10 @@ class _OwnedGroup:
         if not isinstance(cmd, click.Command):
             raise LeverageError(
                 f"plugin {self._owner}: register_commands must add click commands, "
-                f"got {type(cmd).__name__}")
+                f"not a {type(cmd).__name__}")
         name = name or cmd.name
-        assert name is not None
+        if not name:
+            raise LeverageError(f"plugin {self._owner}: a command added by register_commands has no name")
         owners = self._group._owners
         if name in owners:
             raise LeverageError(
@@ -99,16 +120,21 @@ class _OwnedGroup:
         self._group.add_command(cmd, name)
 
     def command(self, *args: Any, **kwargs: Any) -> Any:
-        def decorator(f: Any) -> click.Command:
-            cmd = click.command(*args, **kwargs)(f)
+        """Like ``click.Group.command``: ``@cli.command()`` or ``@cli.command``."""
+        return self._decorate(click.command, args, kwargs)
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        """Like ``click.Group.group``: ``@cli.group()`` or ``@cli.group``."""
+        return self._decorate(click.group, args, kwargs)
+
+    def _decorate(self, make: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if len(args) == 1 and callable(args[0]) and not kwargs:  # used without parentheses
+            cmd = make()(args[0])
             self.add_command(cmd)
             return cmd
 
-        return decorator
-
-    def group(self, *args: Any, **kwargs: Any) -> Any:
-        def decorator(f: Any) -> click.Group:
-            cmd = click.group(*args, **kwargs)(f)
+        def decorator(f: Any) -> click.Command:
+            cmd = make(*args, **kwargs)(f)
             self.add_command(cmd)
             return cmd
 
@@ -136,6 +162,16 @@ def cli(ctx: click.Context, db: str, actor: str | None) -> None:
     overdue and what the next proportionate step is under UN Guiding Principle 19.
     """
     ctx.obj = App(db=db, actor=actor)
+    if not ctx.resilient_parsing and ctx.invoked_subcommand not in DIAGNOSTIC_COMMANDS:
+        # Fill the registries before any command runs, so that a plugin whose registration
+        # is refused stops every command, not only those that happen to need the registry.
+        from .. import plugins
+
+        plugins.registries()
+
+
+#: Commands that run even when a plugin's registration is refused, to diagnose it.
+DIAGNOSTIC_COMMANDS = frozenset({"plugins"})
 
 
 def main() -> None:  # pragma: no cover - console entry point alternative

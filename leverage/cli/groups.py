@@ -28,6 +28,17 @@ class RegistryGroup(click.Group):
         entry = self._table().get(cmd_name)
         return entry[0] if entry else None
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        name = click.utils.make_str(args[0])
+        if self.get_command(ctx, name) is None and not ctx.resilient_parsing and not name.startswith("-"):
+            kind = self.registry.removesuffix("s")
+            known = ", ".join(sorted(self._table())) or "none"
+            raise click.UsageError(
+                f"no {kind} {name!r} (known: {known}); {self.registry} come from plugins, "
+                f"see `leverage plugins`", ctx)
+        return super().resolve_command(ctx, args)
+
 
 @click.group("import", cls=RegistryGroup, registry="importers")
 def import_group() -> None:

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import LeverageError
-from .app import App, echo_json, json_option, now_at, pass_app, print_table
+from .app import AT, App, echo_json, json_option, now_at, pass_app, print_table
 
 
 @click.command()
 @click.option("--policy", "policy_name", default="ungp", show_default=True,
               metavar="NAME|PATH", help="A bundled policy profile, else a policy file.")
-@click.option("--at", "at", default=None, help="When the policy takes effect (default now).")
+@click.option("--at", "at", type=AT, default=None,
+              help="When the policy takes effect (default now).")
 @pass_app
 def init(app: App, policy_name: str, at: str | None) -> None:
     """Create a new ledger and record the policy in force."""
@@ -27,18 +30,9 @@ def init(app: App, policy_name: str, at: str | None) -> None:
         raise LeverageError(f"{app.db}: a ledger exists here already (init refuses to touch it)")
     data = _policy_data(policy_name)
     at = at or now_at()
-    from ..ledger import open_ledger
-
-    path = Path(app.db)
-    try:
-        ledger = open_ledger(path, create=True)
+    with new_ledger(app.db) as ledger:
         ledger.append([{"type": "policy.set", "at": at, "actor": app.actor, "data": data}],
                       actor=app.actor)
-        ledger.close()
-    except BaseException:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        raise
     click.echo(f"created ledger {app.db} with policy {data['name']} (sha256 {data['sha256'][:12]}...)")
 
 
@@ -53,13 +47,45 @@ def _policy_data(name_or_path: str) -> dict[str, Any]:
             "content": content}
 
 
+@contextmanager
+def new_ledger(db: str) -> Iterator[Any]:
+    """A new ledger built at a temporary path beside ``db`` and moved into place only when
+    everything was written: a failure leaves nothing behind, and a ledger that another
+    process created at ``db`` meanwhile is never touched."""
+    import os
+
+    from ..ledger import open_ledger
+
+    target = Path(db)
+    if not target.parent.is_dir():
+        raise LeverageError(f"{db}: the directory {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.new")
+    ledger = open_ledger(tmp, create=True)
+    try:
+        yield ledger
+        ledger.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        ledger.close()
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise LeverageError(f"{db}: a ledger was created there meanwhile; nothing written") from None
+        except OSError:  # a file system without hard links: best effort
+            if target.exists():
+                raise LeverageError(f"{db}: a ledger exists there; nothing written") from None
+            os.replace(tmp, target)
+    finally:
+        ledger.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)
+
+
 @click.group()
 def policy() -> None:
     """The policy in force: show it, or record a change of policy."""
 
 
 @policy.command("show")
-@click.option("--as-of", "as_of", default=None, help="The policy in force on this date.")
+@click.option("--as-of", "as_of", type=AT, default=None, help="The policy in force at this time.")
 @json_option
 @pass_app
 def policy_show(app: App, as_of: str | None, as_json: bool) -> None:
@@ -82,7 +108,8 @@ def policy_show(app: App, as_of: str | None, as_json: bool) -> None:
 
 @policy.command("set")
 @click.argument("name_or_path")
-@click.option("--at", "at", default=None, help="When the new policy takes effect (default now).")
+@click.option("--at", "at", type=AT, default=None,
+              help="When the new policy takes effect (default now).")
 @pass_app
 def policy_set(app: App, name_or_path: str, at: str | None) -> None:
     """Record a change of policy (a bundled name or a policy file)."""
@@ -162,6 +189,13 @@ def export(app: App, output: str) -> None:
         ledger.export(sys.stdout.buffer)
         return
     target = Path(output)
+    if target.exists() and not target.is_file():  # a pipe or a device: write into it
+        try:
+            with open(target, "wb") as fh:
+                ledger.export(fh)
+        except OSError as exc:
+            raise LeverageError(f"{output}: cannot write: {exc.strerror}") from None
+        return
     tmp = target.with_name(target.name + ".part")
     try:
         with open(tmp, "wb") as fh:
@@ -187,64 +221,74 @@ def load(app: App, file: str) -> None:
 
     if not Path(file).is_file():
         raise LeverageError(f"{file}: no such file")
-    new = not store.exists(app.db)
-    ledger = app.ledger(create=new)
-    try:
+    if store.exists(app.db):
+        ledger = app.ledger()
         count = ledger.load(file, actor=app.actor)
-    except BaseException:
-        if new:
-            ledger.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(app.db) + suffix).unlink(missing_ok=True)
-        raise
+    else:
+        with new_ledger(app.db) as ledger:
+            count = ledger.load(file, actor=app.actor)
     seq, head = ledger.last_head
     click.echo(f"loaded {count} events from {file} (head seq {seq}, {head})")
 
 
 @click.command()
 @click.argument("name", required=False)
-@pass_app
-def schema(app: App, name: str | None) -> None:
-    """Print a JSON Schema (event, policy, ...); without NAME, list them."""
+@json_option
+def schema(name: str | None, as_json: bool) -> None:
+    """Print a JSON Schema (event, policy, ...); without NAME, list them and their owners.
+
+    Plugins add schemas through the ``register_schemas`` hook.
+    """
     from .. import plugins
 
     schemas = plugins.registries().schemas
     if name is None:
+        if as_json:
+            echo_json([{"name": key, "owner": schemas[key][1]} for key in sorted(schemas)])
+            return
         for key in sorted(schemas):
             click.echo(f"{key}\t({schemas[key][1]})")
         return
     if name not in schemas:
         raise LeverageError(f"no schema {name!r}; known: {', '.join(sorted(schemas))}")
-    value = schemas[name][0]
-    text = json.dumps(value, indent=2) if isinstance(value, dict) else value.read_text("utf-8")
+    value, owner = schemas[name]
+    if isinstance(value, dict):
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+    else:
+        try:
+            text = value.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LeverageError(f"schema {name!r} of plugin {owner}: cannot read {value}: {exc}") from None
     click.echo(text.rstrip("\n"))
 
 
 @click.command("plugins")
 @json_option
 def plugins_cmd(as_json: bool) -> None:
-    """List the plugins: name, version, hooks, status."""
+    """List the plugins: name, version, status, whether built in, and the hooks implemented.
+
+    Status is ``loaded``, ``broken`` (it failed to import; the reason is shown) or
+    ``disabled`` (left out by ``LEVERAGE_LOAD_PLUGINS``). The core comes first.
+    """
     from .. import __version__, plugins
 
     infos = plugins.plugin_infos()
     rows: list[dict[str, Any]] = [{
         "name": plugins.CORE_NAME, "version": __version__,
         "hooks": plugins.plugin_hooks(plugins.CORE_NAME), "status": "loaded", "builtin": True,
+        "reason": None,
     }]
     for name in sorted(infos):
         info = infos[name]
-        row: dict[str, Any] = {"name": name, "version": info.version,
-                               "hooks": plugins.plugin_hooks(name), "status": info.status,
-                               "builtin": info.builtin}
-        if info.reason:
-            row["reason"] = info.reason
-        rows.append(row)
+        rows.append({"name": name, "version": info.version,
+                     "hooks": plugins.plugin_hooks(name) if info.status == "loaded" else [],
+                     "status": info.status, "builtin": info.builtin, "reason": info.reason})
     if as_json:
         echo_json(rows)
         return
     print_table("Plugins", ["name", "version", "status", "builtin", "hooks"],
-                [(r["name"], r["version"], r["status"] + (f" ({r['reason']})" if r.get("reason")
-                                                           else ""),
+                [(r["name"], r["version"] or "",
+                  r["status"] + (f": {r['reason']}" if r["reason"] else ""),
                   "yes" if r["builtin"] else "", ", ".join(r["hooks"])) for r in rows])
 
 
