@@ -131,6 +131,8 @@ class _Writer:
         #: called with (decision data, failing findings) when a decision fails its gates;
         #: a non-empty string returned records it as forced with that reason
         self.force_reason: Callable[[dict[str, Any], list[Any]], str | None] | None = None
+        #: the ordering key of the event being added (see _not_before)
+        self.key = ""
 
     # -- the write path --------------------------------------------------------------------
     def add(self, obj: dict[str, Any], where: str | None) -> None:
@@ -166,6 +168,7 @@ class _Writer:
         data = obj["data"]
         at = obj["at"]
         actor = obj.get("actor") or self.actor
+        self.key = at_key(at)
         self.check_references(type_, at, actor, data)
         seq = self.head_seq + 1
         try:
@@ -191,7 +194,7 @@ class _Writer:
                 self._run_validators(Event(type_, at, actor, data))
             if self.keep_events:
                 self.written.append(event)
-        self.pending.append((seq, recorded_at, self.head_hash, digest, type_, at, at_key(at),
+        self.pending.append((seq, recorded_at, self.head_hash, digest, type_, at, self.key,
                              actor, data_json.decode(), subject_of(type_, data)))
         self.head_seq = seq
         self.head_hash = digest
@@ -235,10 +238,13 @@ class _Writer:
         if self.index.get(kind, id_) is not None:
             raise ValidationError(f"{kind} {id_!r} exists already", path="data.id")
 
-    @staticmethod
-    def _not_before(at: str, entity: dict[str, Any], what: str, path: str) -> None:
-        if at_key(at) < entity["key"]:
-            raise ValidationError(f"dated {at}, before {what} ({entity['at']})", path=path)
+    def _not_before(self, at: str, entity: dict[str, Any], what: str, path: str) -> None:
+        """Refuse an event dated on a UTC day before what it refers to. On the same day, a
+        date (00:00) or an earlier time is ordered just after it (``at`` stays verbatim)."""
+        if self.key < entity["key"]:
+            if self.key[:10] < entity["key"][:10]:
+                raise ValidationError(f"dated {at}, before {what} ({entity['at']})", path=path)
+            self.key = entity["key"]
 
     def _open_impact(self, id_: str, at: str, path: str = "data.impact") -> dict[str, Any]:
         impact = self._need("impact", id_, path)
@@ -296,7 +302,9 @@ class _Writer:
         elif type_ == "step.outcome":
             opened = self._open_impact(d["impact"], at)
             first = opened.get("first_step")
-            if first is None or first > at_key(at):
+            if first is not None and first[:10] == self.key[:10] and first > self.key:
+                self.key = first
+            if first is None or first > self.key:
                 raise ValidationError(
                     f"impact {d['impact']!r} has no step dated at or before {at}: an outcome "
                     "follows a step", path="data.impact")
@@ -325,7 +333,7 @@ class _Writer:
 
         self.flush()
         self.index.flush()
-        state = self.ledger._impact_state(d["impact"], at_key(at), conn=self.conn)
+        state = self.ledger._impact_state(d["impact"], self.key, conn=self.conn)
         if d["decision"] == "reinstate":
             latest = None
             impact = state.impacts.get(d["impact"])
@@ -415,14 +423,14 @@ class _Writer:
     def apply(self, seq: int, type_: str, at: str, d: dict[str, Any]) -> None:
         idx = self.index
         if type_ == "party.added":
-            idx.put("party", d["id"], {"seq": seq, "key": at_key(at), "at": at, "kind": d["kind"]})
+            idx.put("party", d["id"], {"seq": seq, "key": self.key, "at": at, "kind": d["kind"]})
         elif type_ == "party.updated" and "kind" in d:
             p = dict(idx.get("party", d["id"]) or {})
             p["kind"] = d["kind"]
             idx.put("party", d["id"], p)
         elif type_ == "relationship.added":
             idx.put("relationship", d["id"], {
-                "seq": seq, "key": at_key(at), "at": at, "s": d["source"], "t": d["target"],
+                "seq": seq, "key": self.key, "at": at, "s": d["source"], "t": d["target"],
                 "ended": 0, "term": 0})
         elif type_ == "relationship.ended":
             r = dict(idx.get("relationship", d["id"]) or {})
@@ -430,12 +438,12 @@ class _Writer:
             idx.put("relationship", d["id"], r)
         elif type_ == "impact.opened":
             idx.put("impact", d["id"], {
-                "seq": seq, "key": at_key(at), "at": at, "rel": d["relationship"],
+                "seq": seq, "key": self.key, "at": at, "rel": d["relationship"],
                 "closed": 0, "steps": 0, "first_step": None})
         elif type_ == "step.taken":
             i = dict(idx.get("impact", d["impact"]) or {})
             i["steps"] += 1
-            key = at_key(at)
+            key = self.key
             if i.get("first_step") is None or key < i["first_step"]:
                 i["first_step"] = key
             idx.put("impact", d["impact"], i)

@@ -27,7 +27,6 @@ This module is imported by ``leverage --help``: keep it free of heavy imports.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import inspect
 import os
 import sys
@@ -35,12 +34,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import importlib.metadata
 
 CORE_NAME = "leverage"
 ENTRY_POINT_GROUP = "leverage"
@@ -105,6 +107,8 @@ class _State:
         self.reported: set[str] = set()
         #: incremented at every load: the command line re-attaches commands when it changes
         self.generation = 0
+        #: whether infos lists the disabled entry points too (not looked up when none load)
+        self.infos_complete = False
 
 
 _state = _State()
@@ -147,18 +151,35 @@ def _selection() -> set[str] | None:
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    import importlib.metadata  # ~10 ms: not needed when LEVERAGE_LOAD_PLUGINS is empty
+
     return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
-def _dist_of(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
+def _dist_of(ep: importlib.metadata.EntryPoint, cache: dict[int, tuple[str | None, str | None]]
+             ) -> tuple[str | None, str | None]:
     """(version, distribution name) of the distribution declaring ``ep``."""
     dist = getattr(ep, "dist", None)
     if dist is None:
         return None, None
-    try:
-        return dist.version, dist.metadata["Name"]
-    except Exception:  # unreadable metadata: still load the plugin
-        return None, None
+    if id(dist) not in cache:
+        try:
+            meta = dist.metadata  # parsed once per distribution
+            cache[id(dist)] = (meta["Version"], meta["Name"])
+        except Exception:  # unreadable metadata: still load the plugin
+            cache[id(dist)] = (None, None)
+    return cache[id(dist)]
+
+
+def _disabled(infos: dict[str, PluginInfo]) -> dict[str, PluginInfo]:
+    """``infos`` with every entry point it lacks, as disabled."""
+    out = dict(infos)
+    cache: dict[int, tuple[str | None, str | None]] = {}
+    for ep in _entry_points():
+        if ep.name not in out and ep.name != CORE_NAME:
+            version, dist_name = _dist_of(ep, cache)
+            out[ep.name] = PluginInfo(ep.name, version, "disabled", dist_name == "leverage")
+    return out
 
 
 def _warn(message: str) -> None:
@@ -184,8 +205,10 @@ def _load() -> pluggy.PluginManager:
             _state.reported.add(name)
             _warn(f"plugin {name} is broken and was not loaded: {reason}")
 
-    for ep in _entry_points():
-        version, dist_name = _dist_of(ep)
+    dists: dict[int, tuple[str | None, str | None]] = {}
+    # With LEVERAGE_LOAD_PLUGINS empty nothing is looked up (plugin_infos() lists them later).
+    for ep in _entry_points() if allowed != set() else []:
+        version, dist_name = _dist_of(ep, dists)
         builtin = dist_name == "leverage"
         if ep.name == CORE_NAME or ep.name in infos:
             other = "the core" if ep.name == CORE_NAME else f"another entry point ({ep.value})"
@@ -235,6 +258,7 @@ def _load() -> pluggy.PluginManager:
         names = ", ".join(n for n, i in infos.items() if i.status == "loaded") or "none"
         _trace_line(f"loaded plugins ({names}) in {(time.perf_counter() - started) * 1000:.2f} ms")
     _state.infos = infos
+    _state.infos_complete = allowed != set()
     _state.generation += 1
     return pm
 
@@ -360,6 +384,9 @@ def _install_hookcall_monitoring(pm: pluggy.PluginManager) -> None:
 def plugin_infos() -> dict[str, PluginInfo]:
     """Every entry point (loaded, broken or disabled) and added plugin, by name."""
     get_plugin_manager()
+    if _selection() == set() and not _state.infos_complete:
+        _state.infos = _disabled(_state.infos)
+        _state.infos_complete = True
     return dict(_state.infos)
 
 
@@ -371,6 +398,7 @@ def reset() -> None:
     _state.pm = None
     _state.registries = None
     _state.infos = {}
+    _state.infos_complete = False
 
 
 def add_plugin(plugin: object, name: str) -> None:
@@ -597,12 +625,17 @@ _REGISTRY_HOOKS: list[tuple[str, Callable[[Registries, str], Callable[..., None]
 
 # -- introspection -------------------------------------------------------------------------
 
-def hook_names() -> list[str]:
-    """The names of every hook specification, sorted."""
-    return sorted(
+@functools.cache
+def _hook_names() -> tuple[str, ...]:
+    return tuple(sorted(
         name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(fn, "leverage_spec")
-    )
+    ))
+
+
+def hook_names() -> list[str]:
+    """The names of every hook specification, sorted."""
+    return list(_hook_names())
 
 
 def plugin_hooks(name: str) -> list[str]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,8 @@ from leverage import open_ledger
 Event = dict[str, Any]
 
 
-def ev(type_: str, at: str, **data: Any) -> Event:
-    return {"type": type_, "at": at, "actor": "ana", "data": data}
+def ev(type_: str, at: str, actor: str = "ana", **data: Any) -> Event:
+    return {"type": type_, "at": at, "actor": actor, "data": data}
 
 
 def party(id_: str, at: str = "2021-02-01", **extra: Any) -> Event:
@@ -61,9 +63,13 @@ def test_load_plain_lines(invoke, db, write_jsonl, sample_events, events_of):
     assert events[2]["actor"] == "ana"
     assert [e["seq"] for e in events] == list(range(1, 12))
     assert events[0]["prev"] == "0" * 64
-    for a, b in zip(events, events[1:]):
+    for a, b in zip(events, events[1:], strict=False):
         assert b["prev"] == a["hash"]
     assert len({e["recorded_at"] for e in events}) == 1  # one load, one moment
+    recorded = events[0]["recorded_at"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", recorded), recorded
+    moment = datetime.fromisoformat(recorded.replace("Z", "+00:00"))
+    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=5)
     assert [e["data"] for e in events] == [e["data"] for e in sample_events]
 
 
@@ -74,6 +80,14 @@ def test_load_accepts_bom_crlf_and_blank_lines(invoke, db, tmp_path, sample_even
     result = invoke("load", path)
     assert result.exit_code == 0, result.output
     assert "loaded 3 events" in result.stdout
+
+
+def test_at_is_kept_verbatim(invoke, db, write_jsonl, events_of):
+    ats = ["2021-02-01", "2021-02-01t10:00:00z", "2021-02-01T10:00:00.123456789+05:30",
+           "2021-02-01T23:59:59-00:00"]
+    events = [party(f"p{i}", at=at) for i, at in enumerate(ats)]
+    assert invoke("load", write_jsonl(events)).exit_code == 0
+    assert [e["at"] for e in events_of(db)] == ats
 
 
 def test_export_stdout_and_file_agree(invoke, sample_db, tmp_path, export_bytes):
@@ -313,6 +327,17 @@ BAD_INPUT: list[tuple[str, str, Any, tuple[str, ...]]] = [
      [ev("decision.made", "2021-02-01", impact="imp-1", decision="suspend",
          rationale="No change.", policy_refs=["ToS 4.2"])],
      ("events.jsonl:1:", "missing-approval")),
+    ("reinstate dated before the suspend it would reverse", "sample",
+     [ev("decision.made", "2021-02-10", actor="ben", impact="imp-1", decision="suspend",
+         rationale="No change.", policy_refs=["ToS 4.2"], approved_by="carla"),
+      ev("decision.made", "2021-02-05", actor="ben", impact="imp-1", decision="reinstate",
+         rationale="Fixed.", policy_refs=["ToS 4.2"], approved_by="carla")],
+     ("events.jsonl:2: data.decision:", "not suspended")),
+    ("step on a day before its impact was opened", "sample",
+     [ev("impact.opened", "2021-02-01T15:00:00Z", id="imp-2", relationship="rel-dc",
+         rights=["labour"], summary="Overtime.", severity=SEV),
+      step("imp-2", at="2021-01-31T23:00:00Z")],
+     ("events.jsonl:2: at:", "imp-2")),
     ("party update dated before the party was added", "sample",
      [ev("party.updated", "2020-06-01", id="acme", name="Acme Early")],
      ("events.jsonl:1: at:", "2020-06-01")),
@@ -329,6 +354,17 @@ BAD_INPUT: list[tuple[str, str, Any, tuple[str, ...]]] = [
       ev("step.outcome", "2021-02-10", impact="imp-2", outcome="remediated",
          summary="Done.")],
      ("events.jsonl:3:", "step")),
+    ("at out of range", "new",
+     [party("p1", at="0001-01-01T00:30:00+01:00")],
+     ("events.jsonl:1: at:",)),
+    ("attributes nested too deeply for the hash", "sample",
+     ['{"type": "party.added", "at": "2021-02-01", "data": {"id": "deep", "name": "D", '
+      '"kind": "other", "attributes": {"x": ' + "[" * 300 + "]" * 300 + "}}}"],
+     ("events.jsonl:1: data.attributes",)),
+    ("attributes nested too deeply for Python", "sample",
+     ['{"type": "party.added", "at": "2021-02-01", "data": {"id": "deep", "name": "D", '
+      '"kind": "other", "attributes": {"x": ' + "[" * 1000 + "]" * 1000 + "}}}"],
+     ("events.jsonl:1: data.attributes",)),
     ("float in attributes", "sample",
      [_party_line(attributes={"source": {"amount": 12.5}})],
      ("events.jsonl:1: data.attributes.source.amount:", "fractional")),
@@ -433,3 +469,25 @@ def test_ledger_of_a_newer_version_refused(invoke, sample_db, good_file, assert_
 
 def test_directory_as_database_refused(invoke, tmp_path, good_file, assert_user_error):
     assert_user_error(invoke("load", good_file, db_path=tmp_path), "directory")
+
+
+def test_a_step_earlier_on_the_day_its_impact_opened_is_kept_after_the_opening(
+        sample_db, invoke, write_jsonl):
+    # A step dated 09:00 on an impact opened at 15:00 the same UTC day (a common mix of a
+    # date-time from one system and an earlier time from another) is ordered just after the
+    # opening: it is never silently dropped from the state.
+    sev = {"scale": 2, "scope": 2, "irremediability": 2}
+    path = write_jsonl([
+        {"type": "impact.opened", "at": "2021-02-01T15:00:00Z",
+         "data": {"id": "imp-2", "relationship": "rel-dc", "rights": ["labour"],
+                  "summary": "Overtime.", "severity": sev}},
+        {"type": "step.taken", "at": "2021-02-01T09:00:00Z",
+         "data": {"impact": "imp-2", "kind": "dialogue", "summary": "Call."}},
+        {"type": "step.taken", "at": "2021-02-01",
+         "data": {"impact": "imp-2", "kind": "formal-notice", "summary": "Notice."}},
+    ], "same-day.jsonl")
+    result = invoke("load", str(path))
+    assert result.exit_code == 0, result.output
+    impact = open_ledger(sample_db).state().impacts["imp-2"]
+    assert [s.kind for s in impact.steps] == ["dialogue", "formal-notice"]
+    assert [s.at for s in impact.steps] == ["2021-02-01T09:00:00Z", "2021-02-01"]
