@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .hookspecs import hookimpl
-from .resources import bundled_schema_names, policies_dir, schema_path
+from .resources import policies_dir, schema_path
 
 #: The step kinds of DESIGN section 4, by rung.
 CORE_STEP_KINDS: dict[str, dict[str, str]] = {
@@ -45,6 +45,8 @@ CORE_STEP_KINDS: dict[str, dict[str, str]] = {
 }
 
 BUNDLED_POLICIES = ("ungp", "csddd", "lksg")
+#: The schemas of the formats the core reads and writes (plugins register their own).
+CORE_SCHEMAS = ("event", "policy")
 
 
 @hookimpl
@@ -65,7 +67,7 @@ def register_policies(register: Callable[[str, Any], None]) -> None:
 
 @hookimpl
 def register_schemas(register: Callable[[str, Any], None]) -> None:
-    for name in bundled_schema_names():
+    for name in CORE_SCHEMAS:
         register(name, schema_path(name))
 
 

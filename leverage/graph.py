@@ -29,6 +29,7 @@ harm it was linked to: the history legal reviews); only ``active`` ones count fo
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -144,6 +145,19 @@ def project(
                 info[1] = info[1] or s.overdue
                 info[2] += 1
 
+    # Building a million edges creates millions of dicts: the cyclic garbage collector would
+    # traverse the whole heap again and again while nothing it could free is being made.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(state, as_of, open_impacts, node_info, edge_info)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(state: State, as_of: date, open_impacts: dict[str, dict[str, Any]],
+           node_info: dict[str, list[Any]], edge_info: dict[str, list[Any]]) -> nx.MultiDiGraph:
     rel_status = relationship_statuses(state)
     none = (None, False, 0)
     G = nx.MultiDiGraph(as_of=as_of.isoformat(), impacts=open_impacts)

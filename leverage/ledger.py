@@ -124,9 +124,8 @@ class _Writer:
         self.pending: list[tuple[Any, ...]] = []
         self.written: list[Event] = []
         self.chained: bool | None = None
-        pm = plugins.get_plugin_manager()
-        self.validators = list(reversed(pm.hook.validate_event.get_hookimpls()))
-        self.keep_events = bool(pm.hook.event_recorded.get_hookimpls())
+        self.validators = plugins.hook_calls("validate_event")
+        self.keep_events = bool(plugins.hook_calls("event_recorded"))
         self._registries: plugins.Registries | None = None
         #: called with (decision data, failing findings) when a decision fails its gates;
         #: a non-empty string returned records it as forced with that reason
@@ -191,7 +190,8 @@ class _Writer:
             event = Event(type_, at, actor, data, seq, recorded_at, self.head_hash, digest)
             if self.validators:
                 self.flush()
-                self._run_validators(Event(type_, at, actor, data))
+                # a copy: a validator that changes what it is shown changes nothing
+                self._run_validators(Event(type_, at, actor, orjson.loads(data_json)))
             if self.keep_events:
                 self.written.append(event)
         self.pending.append((seq, recorded_at, self.head_hash, digest, type_, at, self.key,
@@ -203,15 +203,14 @@ class _Writer:
             self.flush()
 
     def _run_validators(self, event: Event) -> None:
-        for impl in self.validators:
+        for call in self.validators:
             try:
-                impl.function(**{k: v for k, v in {"event": event, "ledger": self.ledger}.items()
-                                 if k in impl.argnames})
+                call(event=event, ledger=self.ledger)
             except LeverageError as exc:
-                raise LeverageError(f"refused by plugin {impl.plugin_name}: {exc}") from None
+                raise LeverageError(f"refused by plugin {call.plugin_name}: {exc}") from None
             except Exception as exc:
                 raise LeverageError(
-                    f"plugin {impl.plugin_name} failed in validate_event: {type(exc).__name__}: {exc}"
+                    f"plugin {call.plugin_name} failed in validate_event: {type(exc).__name__}: {exc}"
                 ) from None
 
     def flush(self) -> None:
@@ -595,15 +594,14 @@ class Ledger:
     def _notify(self, events: list[Event]) -> None:
         if not events:
             return
-        impls = list(reversed(plugins.get_plugin_manager().hook.event_recorded.get_hookimpls()))
+        calls = plugins.hook_calls("event_recorded")
         for event in events:
-            for impl in impls:
+            for call in calls:
                 try:
-                    impl.function(**{k: v for k, v in {"event": event, "ledger": self}.items()
-                                     if k in impl.argnames})
-                except Exception as exc:
-                    print(f"plugin {impl.plugin_name} failed in event_recorded: {exc}",
-                          file=sys.stderr)
+                    call(event=event, ledger=self)
+                except (Exception, SystemExit) as exc:
+                    print(f"plugin {call.plugin_name} failed in event_recorded: "
+                          f"{exc or type(exc).__name__}", file=sys.stderr)
 
     def load(self, path: str | os.PathLike[str], *, actor: str | None = None,
              progress: Callable[[int], None] | None = None) -> int:
@@ -710,11 +708,26 @@ class Ledger:
                 subjects += ["party:" + info["s"], "party:" + info["t"]]
         marks = ",".join("?" * len(subjects))
         rows = conn.execute(
-            f"SELECT seq, type, at, actor, data FROM events WHERE at_key <= ? AND "
-            f"(subject IN ({marks}) OR type = 'policy.set') ORDER BY at_key, seq",
-            [until_key, *subjects]).fetchall()
-        state = fold(r for r in rows if r[0] not in voided)
-        return self._with_all_policies(state, conn, None)
+            f"SELECT seq, type, at, actor, data, at_key FROM events WHERE subject IN ({marks}) "
+            "AND at_key <= ?", [*subjects, until_key]).fetchall()
+        rows += conn.execute(
+            "SELECT seq, type, at, actor, data, at_key FROM events WHERE type = 'policy.set'"
+        ).fetchall()
+        rows.sort(key=lambda r: (r[5], r[0]))
+        state = fold(r[:5] for r in rows
+                     if r[0] not in voided and (r[5] <= until_key or r[1] == "policy.set"))
+        return self._keep_first_policy(state, until_key)
+
+    @staticmethod
+    def _keep_first_policy(state: State, until_key: str) -> State:
+        """Policies dated after ``until_key`` are dropped, except the first one, which also
+        governs everything dated before it."""
+        import attrs
+
+        policies = [p for p in state.policies if at_key(p.at) <= until_key]
+        if not policies and state.policies:
+            policies = [state.policies[0]]
+        return attrs.evolve(state, policies=tuple(policies))
 
     def policy_at(self, state: State, when: datetime, *,
                   registries: plugins.Registries | None = None) -> Any:

@@ -11,30 +11,18 @@ from typing import Any
 
 import attrs
 
-# Enumerations of the event format (DESIGN section 3).
-PARTY_KINDS = (
-    "self", "client", "partner", "supplier", "customer", "user-group", "government",
-    "civil-society", "other",
+from .vocab import (  # noqa: F401  (re-exported)
+    ASSESSMENT_CONCLUSIONS,
+    ASSESSMENT_KINDS,
+    DECISIONS,
+    IMPACT_STATUSES,
+    INVOLVEMENTS,
+    LEVELS,
+    OUTCOMES,
+    PARTY_KINDS,
+    RELATIONSHIP_TYPES,
+    RIGHTS,
 )
-RELATIONSHIP_TYPES = (
-    "hosts", "serves", "supplies", "partners-with", "resells", "invests-in", "owns",
-    "advertises-on", "other",
-)
-RIGHTS = (
-    "life", "security-of-person", "expression", "assembly", "privacy", "non-discrimination",
-    "participation", "labour", "health", "other",
-)
-INVOLVEMENTS = ("cause", "contribute", "linked")
-IMPACT_STATUSES = ("potential", "actual")
-OUTCOMES = ("improved", "no-change", "worsened", "remediated")
-ASSESSMENT_KINDS = ("termination-impact", "stakeholder", "expert", "rabat", "leverage")
-ASSESSMENT_CONCLUSIONS: dict[str, tuple[str, ...]] = {
-    "termination-impact": ("exit-acceptable", "exit-more-severe"),
-    "leverage": ("promising", "not-promising"),
-    "rabat": ("incitement", "below-threshold"),
-}
-DECISIONS = ("continue", "suspend", "terminate", "reinstate", "close")
-LEVELS = ("low", "moderate", "high", "critical")
 
 
 def _frozen_dict(value: Any) -> dict[str, Any]:

@@ -234,9 +234,10 @@ def _load() -> pluggy.PluginManager:
         infos[ep.name] = PluginInfo(ep.name, version, "loaded", builtin)
 
     if allowed is not None:
-        unknown = allowed - set(infos) - {CORE_NAME}
-        if unknown:
-            _warn(f"{LOAD_ENV} names no installed plugin: {', '.join(sorted(unknown))}")
+        unknown = ", ".join(sorted(allowed - set(infos) - {CORE_NAME}))
+        if unknown and f"{LOAD_ENV}: {unknown}" not in _state.reported:
+            _state.reported.add(f"{LOAD_ENV}: {unknown}")
+            _warn(f"{LOAD_ENV} names no installed plugin: {unknown}")
 
     for plugin, name in _state.extra:
         if id(plugin) in registered and registered[id(plugin)] == name:
@@ -251,7 +252,7 @@ def _load() -> pluggy.PluginManager:
 
     try:
         pm.check_pending()
-    except pluggy.PluginValidationError as exc:  # pragma: no cover - _register checks first
+    except pluggy.PluginValidationError as exc:  # _check_impls catches these first, more helpfully
         raise PluginError(f"plugin {pm.get_name(exc.plugin)}: {' '.join(str(exc).split())}") from None
     if trace:
         _install_hookcall_monitoring(pm)

@@ -68,6 +68,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
         CREATE INDEX events_at ON events (at_key, seq);
+        CREATE INDEX events_policy ON events (seq) WHERE type = 'policy.set';
         """,
     ),
 ]

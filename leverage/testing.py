@@ -88,12 +88,13 @@ class PluginRegistrar:
         ``name=object``."""
         from . import plugins
 
+        pending: list[tuple[str, object]] = []
         for obj in objects:
             name = getattr(obj, "__name__", None)
             if not isinstance(name, str) or not name:
-                name = f"test-plugin-{len(self._names) + 1}"
-            named.setdefault(name, obj)
-        for name, obj in named.items():
+                name = f"test-plugin-{len(self._names) + len(pending) + 1}"
+            pending.append((name, obj))
+        for name, obj in [*pending, *named.items()]:
             plugins.add_plugin(obj, name)
             self._names.append(name)
 

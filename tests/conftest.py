@@ -26,8 +26,14 @@ Event = dict[str, Any]
 def _isolated_env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LEVERAGE_ACTOR", "tester")
     monkeypatch.delenv("LEVERAGE_DB", raising=False)
+    # Only the built-in plugins: never whatever else is installed on the machine.
+    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", BUILTIN_PLUGINS)
+    plugins.reset()
     yield
     plugins.reset()
+
+
+BUILTIN_PLUGINS = "leverage_crm,leverage_tos,leverage_graphviz"
 
 
 @pytest.fixture

@@ -109,6 +109,37 @@ def test_party_add_bad_date_refused(refused):
             fragments=("--at", "2021-02-30"))
 
 
+def test_party_add_at_out_of_range_refused(refused):
+    # 9999-12-31T23:00-05:00 is in year 10000 UTC: not a time the ledger can order.
+    refused("party", "add", "newco", "--name", "N", "--kind", "client",
+            "--at", "9999-12-31T23:00:00-05:00", fragments=("--at",))
+    refused("party", "add", "newco", "--name", "N", "--kind", "client",
+            "--at", "0001-01-01T00:00:00+01:00", fragments=("--at",))
+
+
+def test_ids_are_unique_per_kind_only(record):
+    # a relationship and a step may share an id with a party or an impact
+    _, event = record("rel", "add", "acme", "--source", "we", "--target", "north-dc",
+                      "--type", "other", "--at", "2021-02-01")
+    assert event["data"]["id"] == "acme"
+
+
+def test_step_id_is_unique_across_impacts(invoke, refused, sample_db):
+    assert invoke("impact", "open", "imp-2", "--rel", "rel-dc", "--right", "labour",
+                  "--scale", "1", "--scope", "1", "--irremediability", "1", "--summary", "S",
+                  "--at", "2021-02-01").exit_code == 0
+    refused("step", "add", "imp-2", "--kind", "dialogue", "--summary", "S", "--id", "step-1",
+            fragments=("data.id", "step 'step-1' exists already"))
+
+
+def test_default_actor_is_the_os_user(record, monkeypatch):
+    import getpass
+
+    monkeypatch.delenv("LEVERAGE_ACTOR")
+    _, event = record("party", "add", "newco", "--name", "N", "--kind", "other")
+    assert event["actor"] == getpass.getuser()
+
+
 def test_party_add_bad_external_id_refused(refused):
     refused("party", "add", "newco", "--name", "N", "--kind", "client",
             "--external-id", "no-equals-sign", fragments=("--external-id", "SYSTEM=ID"))

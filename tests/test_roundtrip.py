@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from datetime import UTC, datetime, timedelta, timezone
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leverage import open_ledger, plugins
+from leverage import open_ledger
 from leverage.cli import cli
 from leverage.core import CORE_STEP_KINDS
 from leverage.model import (
@@ -52,25 +54,36 @@ free_json = st.recursive(
 attributes = st.dictionaries(keys, free_json, max_size=4)
 
 
-def _at(day: int, style: int, offset: int) -> str:
-    d = f"2021-{1 + day // 28:02d}-{1 + day % 28:02d}"
-    if style == 0:
-        return d
+def _render(moment: datetime, style: int, offset_minutes: int) -> str:
+    """``moment`` (UTC) as a date, a ``Z`` date-time, or a date-time with an offset."""
+    if style == 0 and moment.time() == dt_time(0):
+        return moment.date().isoformat()
     if style == 1:
-        return f"{d}T12:00:00Z"
-    sign = "+" if offset >= 0 else "-"
-    return f"{d}T12:30:15.25{sign}{abs(offset):02d}:00"  # stays on the same UTC day
+        fraction = ".25" if moment.microsecond else ""
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    local = moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    text = local.isoformat()  # e.g. 2021-01-07T22:30:00-02:00 or with .250000
+    return text.replace(".250000", ".25")
 
 
 @st.composite
 def ledgers(draw) -> list[dict[str, Any]]:
     """A valid sequence of plain events: parties, relationships, impacts, steps, outcomes."""
     events: list[dict[str, Any]] = []
-    day = [0]
+    now = [datetime(2021, 1, 1, tzinfo=UTC)]
 
     def at() -> str:
-        day[0] += draw(st.integers(0, 2))
-        return _at(day[0], draw(st.integers(0, 2)), draw(st.integers(-11, 11)))
+        # business time never goes back, but moves in steps of minutes to days, and is
+        # written in every accepted form (a date is used only for a midnight)
+        step = draw(st.sampled_from([0, 0, 15, 90, 600, 1440, 2880]))
+        moment = now[0] + timedelta(minutes=step)
+        if draw(st.integers(0, 4)) == 0:
+            moment = moment.replace(second=0, microsecond=250000)
+        style = draw(st.integers(0, 2))
+        if style == 0 and moment.time() != dt_time(0):
+            moment = datetime.combine(moment.date() + timedelta(days=1), dt_time(0), UTC)
+        now[0] = moment
+        return _render(moment, style, draw(st.integers(-11 * 60, 11 * 60)))
 
     def add(type_: str, data: dict[str, Any]) -> None:
         if draw(st.booleans()):
@@ -164,7 +177,7 @@ def _roundtrip(events: list[dict[str, Any]]) -> None:
         lines = [json.loads(line) for line in first.split(b"\n") if line]
         assert len(lines) == len(events)
         prev = "0" * 64
-        for line, event in zip(lines, events):
+        for line, event in zip(lines, events, strict=True):
             assert line["data"] == event["data"]
             assert line["at"] == event["at"]
             assert line["prev"] == prev
@@ -174,12 +187,21 @@ def _roundtrip(events: list[dict[str, Any]]) -> None:
 
         a, b = open_ledger(first_db), open_ledger(second_db)
         try:
-            assert a.state() == b.state()
+            state = a.state()
+            assert state == b.state()
             assert a.head() == b.head()
+            # nothing the ledger accepted is lost from the state derived from it
+            count = {t: sum(1 for e in events if e["type"] == t) for t in
+                     ("party.added", "relationship.added", "impact.opened", "step.taken",
+                      "step.outcome")}
+            assert len(state.parties) == count["party.added"]
+            assert len(state.relationships) == count["relationship.added"]
+            assert len(state.impacts) == count["impact.opened"]
+            assert sum(len(i.steps) for i in state.impacts.values()) == count["step.taken"]
+            assert sum(len(i.outcomes) for i in state.impacts.values()) == count["step.outcome"]
         finally:
             a.close()
             b.close()
-    plugins.reset()
 
 
 @settings(max_examples=30, deadline=None,

@@ -259,7 +259,7 @@ def test_expect_catches_a_rewritten_chain(invoke, db, published, assert_user_err
     rows = conn.execute("SELECT seq, recorded_at, prev, hash, type, at, actor, data FROM events "
                         "ORDER BY seq").fetchall()
     prev = ZEROS
-    for seq, recorded_at, _, hash_, type_, at, actor, data in rows:
+    for seq, recorded_at, _prev, _hash, type_, at, actor, data in rows:
         d = json.loads(data)
         if seq == 3:
             d["name"] = "Someone Else AB"

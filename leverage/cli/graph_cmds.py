@@ -75,9 +75,9 @@ def graph() -> None:
 def exposure(app: App, as_of: date | None, known_at: str | None, active_only: bool, as_json: bool) -> None:
     """Every open impact reachable from a self party, with its tier and path.
 
-    The path is the shortest chain of parties, ignoring the relationships' direction (the
-    alphabetically first of equals), from a self party to the impact's party; the tier is
-    its number of relationships. Sorted by tier, then impact.
+    The path is the shortest chain of parties, ignoring the relationships' direction, from a
+    self party to the impact's party (of equally short ones, the smallest compared id by id
+    from the self end); the tier is its number of relationships. Sorted by tier, then impact.
     """
     from .. import graph as graph_mod
 

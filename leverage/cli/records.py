@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .. import model
+from .. import vocab as model
 from .app import (
     DATE,
     ONE_TO_FIVE,

@@ -1,0 +1,1 @@
+"""Bundled CRM mappings (TOML), read with importlib.resources."""
