@@ -267,6 +267,22 @@ SPECS: dict[str, Spec] = {
 
 EVENT_TYPES = tuple(SPECS)
 
+#: Subjects (``kind:id``) of event types added by core modules, by type.
+SUBJECTS: dict[str, Callable[[dict[str, Any]], str | None]] = {}
+
+
+def register_event_type(name: str, spec: Spec, *,
+                        subject: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+    """Add an event type of the core (grievances and the like). ``subject(data)`` names the
+    entity the event is about, as ``kind:id``, for the store's index."""
+    global EVENT_TYPES
+    if name in SPECS:
+        raise ValueError(f"event type {name} is defined already")
+    SPECS[name] = spec
+    EVENT_TYPES = tuple(SPECS)
+    if subject is not None:
+        SUBJECTS[name] = subject
+
 
 def _type_check(value: Any, path: str) -> str:
     if type(value) is not str or value not in SPECS:
@@ -344,6 +360,9 @@ def check_line(obj: Any) -> dict[str, Any]:
 
 def subject_of(event_type: str, data: dict[str, Any]) -> str | None:
     """The entity an event is about, as ``kind:id`` (indexed by the store)."""
+    extra = SUBJECTS.get(event_type)
+    if extra is not None:
+        return extra(data)
     if event_type.startswith("party."):
         return "party:" + data["id"]
     if event_type.startswith("relationship."):

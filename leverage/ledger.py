@@ -48,6 +48,13 @@ from .timeutil import (
 BATCH = 5000
 
 
+#: Reference checks of event types added by core modules: ``check(writer, type, at, actor,
+#: data)`` raises ValidationError; ``INDEX_UPDATES`` keep the writer's index in step:
+#: ``update(writer, seq, type, at, data)``.
+REFERENCE_CHECKS: dict[str, Callable[..., None]] = {}
+INDEX_UPDATES: dict[str, Callable[..., None]] = {}
+
+
 class _DryRun(Exception):
     """Rolls back a dry run's transaction."""
 
@@ -326,6 +333,10 @@ class _Writer:
             self._check_gates(d, at, actor)
         elif type_ == "event.voided":
             self._check_void(d["seq"])
+        else:
+            check = REFERENCE_CHECKS.get(type_)
+            if check is not None:
+                check(self, type_, at, actor, d)
 
     def _check_gates(self, d: dict[str, Any], at: str, actor: str) -> None:
         from . import engine
@@ -461,6 +472,10 @@ class _Writer:
                 idx.put("relationship", rel_id, r)
         elif type_ == "event.voided":
             self._apply_void(seq, d["seq"])
+        else:
+            apply = INDEX_UPDATES.get(type_)
+            if apply is not None:
+                apply(self, seq, type_, at, d)
 
     def _apply_void(self, by_seq: int, seq: int) -> None:
         self.flush()

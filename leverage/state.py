@@ -44,6 +44,9 @@ class StateBuilder:
         self.impacts: dict[str, dict[str, Any]] = {}
         self.policies: list[PolicyRecord] = []
         self.head_seq = 0
+        #: projections of event types added by core modules (e.g. "grievances"); frozen
+        #: into ``State.extra`` by ``build`` through ``FINISHERS``
+        self.extra: dict[str, Any] = {}
 
     def apply(self, seq: int, type_: str, at: str, actor: str, data: dict[str, Any]) -> None:
         if seq > self.head_seq:
@@ -67,9 +70,11 @@ class StateBuilder:
                 assessments=tuple(i["assessments"]), decisions=tuple(i["decisions"]),
             )
         policies = tuple(sorted(self.policies, key=lambda p: (p.when, p.seq)))
+        extra = {name: FINISHERS[name](value) if name in FINISHERS else value
+                 for name, value in self.extra.items()}
         return State(
             as_of=as_of, known_at=known_at, parties=parties, relationships=relationships,
-            impacts=impacts, policies=policies, head_seq=self.head_seq,
+            impacts=impacts, policies=policies, head_seq=self.head_seq, extra=extra,
         )
 
 
@@ -220,6 +225,16 @@ _HANDLERS = {
     "assessment.recorded": _assessment,
     "decision.made": _decision,
 }
+
+
+#: How ``StateBuilder.extra`` entries become ``State.extra`` values, by name.
+FINISHERS: dict[str, Any] = {}
+
+
+def register_handler(event_type: str, handler: Any) -> None:
+    """Fold events of a type added by a core module: ``handler(builder, seq, at, actor,
+    data)``; keep what it builds in ``builder.extra`` (and register a finisher)."""
+    _HANDLERS[event_type] = handler
 
 
 def fold(rows: Iterable[Row], *, as_of: date | None = None, known_at: str | None = None) -> State:
