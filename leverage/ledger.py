@@ -324,9 +324,9 @@ class _Writer:
             self._open_impact(d["impact"], at)
         elif type_ == "decision.made":
             impact = self._open_impact(d["impact"], at)
-            rel = get("relationship", impact["rel"])
+            linked = get("relationship", impact["rel"])
             decision = d["decision"]
-            if rel is not None and rel["term"] and decision != "close":
+            if linked is not None and linked["term"] and decision != "close":
                 raise ValidationError(
                     f"relationship {impact['rel']!r} is terminated: only `close` is possible",
                     path="data.decision")

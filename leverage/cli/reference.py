@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import click
 
-
 Entry = tuple[list[str], click.Command, click.Context]
 
 
