@@ -14,7 +14,9 @@ measures, in one run:
 2. **Projection from a ledger** (reported separately): the events are loaded into a real
    ledger (SQLite), then a fresh child process opens it, builds ``state(as_of=...)`` and
    projects the graph: wall time of each part and the child's peak RSS (target < 2 GB).
-   ``--ledger-rels`` uses a smaller ledger when the 1M-relationship load takes too long.
+   ``--ledger-rels`` uses a smaller ledger when the 1M-relationship load takes too long (on a
+   shared 2-CPU machine it took 33 minutes; the gate check of each of the ~1,300 decisions
+   reads every earlier event through the ``at_key`` index, 0.4 s each there).
 3. **``leverage render graph --focus X --depth 2``** of a neighbourhood of about 2,000
    parties inside a larger ledger, as a child process: wall time and the layout engine
    (more than 500 parties: sfdp); also with ``--format dot`` (no layout) to show where the
@@ -122,13 +124,13 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     times = []
     result = None
     for _ in range(repeat):
+        result = None  # free the previous result before the clock starts
         gc.collect()
         gc.disable()
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
         gc.enable()
-        result_keep = result  # noqa: F841 - keep the result alive while timing the next run
     return min(times), statistics.median(times), result
 
 

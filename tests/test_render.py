@@ -237,7 +237,10 @@ def test_graph_large_uses_sfdp(db, load_events, invoke, tmp_path):
     out = tmp_path / "big.svg"
     result = render(invoke, "graph", "-o", out, "--as-of", AS_OF)
     assert "sfdp layout" in result.stderr
-    assert len([k for k in svg_nodes(out) if k.startswith("party-")]) == 511
+    nodes = svg_nodes(out)
+    assert len([k for k in nodes if k.startswith("party-")]) == 511
+    assert "Legend" in texts(nodes["legend"])  # one node: sfdp does not keep a cluster together
+    assert len(nodes) == 512
     result = render(invoke, "graph", "-o", tmp_path / "big.dot", "--layout", "dot", "--as-of", AS_OF)
     assert "dot layout" in result.stderr
 

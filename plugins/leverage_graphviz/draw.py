@@ -179,8 +179,27 @@ def graph_dot(
                                   "OVERDUE" if d.get("overdue") else None]
         dot.edge(names[u], names[v], label=label(*lines) if any(lines) else None, **attrs)
     if legend:
-        _legend(dot)
+        if engine == "dot":
+            _legend(dot)
+        else:
+            _legend_node(dot)
     return dot
+
+
+def _legend_node(dot: graphviz.Digraph) -> None:
+    """The legend as one node (force-directed layouts do not keep a cluster together). The
+    label is a fixed HTML-like table: no user text."""
+    rows = "".join(f'<TR><TD BGCOLOR="{LEVEL_FILL[level]}">worst open: {level}</TD></TR>' for level in LEVELS)
+    html = (
+        '<<TABLE BORDER="1" CELLBORDER="1" CELLSPACING="2" COLOR="#999999">'
+        '<TR><TD BORDER="0"><B>Legend</B></TD></TR>'
+        f'<TR><TD BGCOLOR="{LEVEL_FILL[None]}">no open impact</TD></TR>{rows}'
+        f'<TR><TD COLOR="{OVERDUE_COLOUR}" BORDER="3"><FONT COLOR="{OVERDUE_COLOUR}">overdue</FONT></TD></TR>'
+        '<TR><TD>self party: double octagon</TD></TR>'
+        '<TR><TD>relationship, provider &#8594; recipient: active solid, suspended dashed, ended dotted grey, '
+        'terminated bold with a bar</TD></TR></TABLE>>'
+    )
+    dot.node("legend", html, shape="plaintext", style="", id="legend")
 
 
 def _legend(dot: graphviz.Digraph) -> None:
