@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import grievances  # registers the grievance event types before any write or read
 from .hookspecs import hookimpl
 from .resources import policies_dir, schema_path
 
@@ -46,7 +47,7 @@ CORE_STEP_KINDS: dict[str, dict[str, str]] = {
 
 BUNDLED_POLICIES = ("ungp", "csddd", "lksg")
 #: The schemas of the formats the core reads and writes (plugins register their own).
-CORE_SCHEMAS = ("event", "policy")
+CORE_SCHEMAS = ("event", "policy", "transparency-report")
 
 
 @hookimpl
@@ -72,9 +73,16 @@ def register_schemas(register: Callable[[str, Any], None]) -> None:
 
 
 @hookimpl
+def register_checks(register: Callable[[Callable[..., Any]], None]) -> None:
+    # grievance-unacknowledged, grievance-overdue and appeal-upheld on the linked impact's status
+    register(grievances.check)
+
+
+@hookimpl
 def register_commands(cli: Any) -> None:
-    from .cli import graph_cmds, groups, ledger_cmds, records, status_cmds
+    from .cli import graph_cmds, grievance_cmds, groups, ledger_cmds, records, report_cmds, status_cmds
 
     for command in [*ledger_cmds.COMMANDS, *records.COMMANDS, *status_cmds.COMMANDS,
-                    *graph_cmds.COMMANDS, *groups.COMMANDS]:
+                    *graph_cmds.COMMANDS, *groups.COMMANDS, *grievance_cmds.COMMANDS,
+                    *report_cmds.COMMANDS]:
         cli.add_command(command)

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_POLICY_NAME",
     "FINDING_TEXTS",
     "GATE_CHECKS",
+    "GRIEVANCE_FINDINGS",
     "REASON_TEXTS",
     "Policy",
     "PolicyError",
@@ -87,7 +88,24 @@ FINDING_TEXTS: dict[str, dict[str, frozenset[str]]] = {
     "enhanced-plan-not-failed": {"message": frozenset({"decision", "level", "kind"})},
     "not-very-serious": {"message": frozenset({"decision", "level", "min_level"})},
     "plan-time-not-elapsed": {"message": frozenset({"decision", "level", "kind"})},
+    # grievances and appeals (leverage/grievances.py): optional in a policy, see GRIEVANCE_FINDINGS
+    "grievance-unacknowledged": {"message": frozenset({"grievance", "kind", "filed", "days", "due", "late"})},
+    "grievance-overdue": {
+        "message": frozenset({"grievance", "kind", "filed", "days", "due", "late"}),
+        "appeal": frozenset({"grievance", "decision", "filed", "days", "due", "late"}),
+    },
+    "reviewer-not-independent": {"message": frozenset({"grievance", "decision", "date"})},
+    "appeal-upheld": {"message": frozenset({"grievance", "decision", "date", "resolved", "impact"})},
 }
+
+#: findings of the grievance mechanism. A policy may word them; one that does not (every
+#: policy stored before they existed) uses the default profile's texts.
+GRIEVANCE_FINDINGS: tuple[str, ...] = (
+    "grievance-unacknowledged",
+    "grievance-overdue",
+    "reviewer-not-independent",
+    "appeal-upheld",
+)
 
 #: reason code -> message variant -> placeholders (the explanations of ``leverage next``).
 REASON_TEXTS: dict[str, dict[str, frozenset[str]]] = {
@@ -261,6 +279,24 @@ class MinLevelCheck:
 
 
 @attrs.frozen
+class GrievanceTimes:
+    """The indicative time frame of each stage of a grievance, in days from its filing
+    (UNGP 31(c): predictable). A policy without ``[grievances]`` uses these defaults."""
+
+    acknowledge: int = 7
+    resolve: int = 60
+    #: an appeal against one of ``appeal_decisions`` is resolved within ``appeal`` days
+    appeal: int = 14
+    appeal_decisions: tuple[str, ...] = ("suspend", "terminate")
+
+    def resolve_days(self, appealed_decision: str | None) -> int:
+        """Days allowed to resolve a grievance (an appeal of ``appealed_decision``)."""
+        if appealed_decision is not None and appealed_decision in self.appeal_decisions:
+            return self.appeal
+        return self.resolve
+
+
+@attrs.frozen
 class Checks:
     """Parameters of the gate checks that take any (table ``[checks.NAME]``)."""
 
@@ -332,6 +368,7 @@ class Policy:
     findings: dict[str, dict[str, str]]
     reasons: dict[str, dict[str, str]]
     checks: Checks = attrs.field(factory=Checks)
+    grievances: GrievanceTimes = attrs.field(factory=GrievanceTimes)
     #: the canonical JSON text of the resolved policy, and its SHA-256 (set by the loader)
     content: str = attrs.field(default="", init=False, repr=False)
     sha256: str = attrs.field(default="", init=False)

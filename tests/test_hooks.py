@@ -271,7 +271,8 @@ def test_hook_register_checks(leverage_cli):
     assert {"code": "no-affected-people", "message": "i1 names no affected people.",
             "source": "UNGP 18"} in status["findings"]
     assert str(seen["as_of"]) == "2021-01-05"
-    assert [owner for owner, _check in plugins.registries().checks] == ["checks", "checks"]
+    # the core's own check (grievance findings) first, then the plugin's
+    assert [owner for owner, _check in plugins.registries().checks] == ["leverage", "checks", "checks"]
 
 
 def test_hook_register_schemas(leverage_cli, tmp_path):

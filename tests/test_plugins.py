@@ -101,8 +101,8 @@ def test_plugins_json_shape(monkeypatch, leverage_cli, fakes):
         assert isinstance(row["hooks"], list) and row["hooks"] == sorted(row["hooks"])
         assert (row["reason"] is not None) == (row["status"] == "broken")
     by_name = {r["name"]: r for r in rows}
-    assert by_name["leverage"]["hooks"] == ["register_commands", "register_policies", "register_schemas",
-                                            "register_step_kinds"]
+    assert by_name["leverage"]["hooks"] == ["register_checks", "register_commands", "register_policies",
+                                            "register_schemas", "register_step_kinds"]
     assert by_name["leverage_crm"]["status"] == "loaded"
     assert by_name["leverage_tos"]["status"] == "disabled" and by_name["leverage_tos"]["hooks"] == []
     assert by_name["broken_one"] == {"name": "broken_one", "version": "1.0", "hooks": [], "status": "broken",

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+import leverage.grievances  # noqa: F401  (registers the grievance event types with check_line)
+
 SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "event.schema.json"
 MAX_INT = 2**53 - 1
 ZEROS = "0" * 64
@@ -97,6 +99,18 @@ DECISION = ev(
     },
 )
 VOID = ev("event.voided", {"seq": 3, "reason": "Entered for the wrong party."})
+GRIEVANCE = ev(
+    "grievance.filed",
+    {"id": "g-1", "kind": "complaint", "summary": "Threats on the forum.", "channel": "web-form"},
+)
+APPEAL = ev(
+    "grievance.filed",
+    {"id": "g-2", "kind": "appeal", "summary": "Please reinstate.", "channel": "e-mail", "decision": 9},
+)
+GRIEVANCE_ACK = ev("grievance.acknowledged", {"id": "g-1"})
+GRIEVANCE_RESOLVED = ev(
+    "grievance.resolved", {"id": "g-1", "outcome": "upheld", "summary": "Threads removed."}
+)
 CHAIN_AT = "2024-01-02T03:04:05"
 CHAIN = {
     "seq": 1,
@@ -222,6 +236,29 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("decision.made close", data_with(DECISION, decision="close")),
     ("event.voided", VOID),
     ("event.voided seq 2^53 - 1", data_with(VOID, seq=MAX_INT)),
+    ("grievance.filed general complaint", GRIEVANCE),
+    (
+        "grievance.filed about an impact, all fields",
+        data_with(
+            GRIEVANCE,
+            kind="concern",
+            filed_by="anonymous",
+            confidential=True,
+            impact="imp-1",
+            attributes={"ticket": "HL-7"},
+        ),
+    ),
+    ("grievance.filed about a relationship", data_with(GRIEVANCE, relationship="rel-1")),
+    ("grievance.filed about a party", data_with(GRIEVANCE, party="acme", confidential=False)),
+    ("grievance.filed appeal", APPEAL),
+    ("grievance.acknowledged minimal", GRIEVANCE_ACK),
+    ("grievance.acknowledged with summary", data_with(GRIEVANCE_ACK, summary="Receipt confirmed.")),
+    ("grievance.resolved minimal", GRIEVANCE_RESOLVED),
+    (
+        "grievance.resolved with remedy",
+        data_with(GRIEVANCE_RESOLVED, outcome="partly-upheld", remedy="An apology and back pay."),
+    ),
+    ("grievance.resolved withdrawn", data_with(GRIEVANCE_RESOLVED, outcome="withdrawn")),
     ("at date-time Z", {**STEP, "at": "2021-01-07T10:20:30Z"}),
     ("at date-time offset 9 digits", {**STEP, "at": "2021-01-07T10:20:30.123456789+05:30"}),
     ("at lowercase t and z", {**STEP, "at": "2021-01-07t10:20:30z"}),
@@ -374,6 +411,24 @@ INVALID: list[tuple[str, Any]] = [
     ("event.voided seq true", data_with(VOID, seq=True)),
     ("event.voided seq 2^53", data_with(VOID, seq=2**53)),
     ("event.voided missing reason", data_without(VOID, "reason")),
+    # grievances
+    ("grievance.filed missing id", data_without(GRIEVANCE, "id")),
+    ("grievance.filed missing kind", data_without(GRIEVANCE, "kind")),
+    ("grievance.filed missing summary", data_without(GRIEVANCE, "summary")),
+    ("grievance.filed missing channel", data_without(GRIEVANCE, "channel")),
+    ("grievance.filed bad kind", data_with(GRIEVANCE, kind="objection")),
+    ("grievance.filed blank channel", data_with(GRIEVANCE, channel=" ")),
+    ("grievance.filed confidential string", data_with(GRIEVANCE, confidential="yes")),
+    ("grievance.filed bad impact id", data_with(GRIEVANCE, impact="imp 1")),
+    ("grievance.filed decision 0", data_with(APPEAL, decision=0)),
+    ("grievance.filed decision string", data_with(APPEAL, decision="9")),
+    ("grievance.filed unknown field", data_with(GRIEVANCE, email="a@example.org")),
+    ("grievance.acknowledged blank summary", data_with(GRIEVANCE_ACK, summary="")),
+    ("grievance.acknowledged unknown field", data_with(GRIEVANCE_ACK, outcome="upheld")),
+    ("grievance.resolved missing outcome", data_without(GRIEVANCE_RESOLVED, "outcome")),
+    ("grievance.resolved missing summary", data_without(GRIEVANCE_RESOLVED, "summary")),
+    ("grievance.resolved bad outcome", data_with(GRIEVANCE_RESOLVED, outcome="rejected")),
+    ("grievance.resolved blank remedy", data_with(GRIEVANCE_RESOLVED, remedy="\t")),
     # attributes (free JSON)
     ("attributes float", data_with(PARTY, attributes={"score": 1.5})),
     ("attributes nested float", data_with(STEP, attributes={"a": [{"b": [0.25]}]})),
@@ -442,3 +497,23 @@ def test_integral_floats_pass_the_schema_but_not_the_code(line: Any) -> None:
     assert VALIDATOR.is_valid(line), "JSON Schema semantics: 1.0 is an integer"
     with pytest.raises(ValidationError):
         check_line(copy.deepcopy(line))
+
+
+# Rules across fields of grievance.filed: at most one of impact, relationship, party and
+# decision; decision with kind appeal and only then. check_line checks each field on its own,
+# so these lines pass it; the schema refuses them, and so does the ledger when it checks the
+# event's references (tests/test_grievance_events.py::test_cross_field_rules_refused_by_the_ledger).
+CROSS_FIELD = [
+    ("grievance.filed impact and party", data_with(GRIEVANCE, impact="imp-1", party="acme")),
+    ("grievance.filed relationship and decision", data_with(APPEAL, relationship="rel-1")),
+    ("grievance.filed appeal without decision", data_without(APPEAL, "decision")),
+    ("grievance.filed complaint with decision", data_with(GRIEVANCE, decision=4)),
+]
+
+
+@pytest.mark.parametrize("line", [c[1] for c in CROSS_FIELD], ids=_ids(CROSS_FIELD))
+def test_cross_field_rules_are_in_the_schema(line: Any) -> None:
+    from leverage.events import check_line
+
+    assert not VALIDATOR.is_valid(line)
+    check_line(copy.deepcopy(line))  # field by field, each is fine
