@@ -28,6 +28,7 @@ from test_tos_support import (
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "tos"
 PACKAGE = ROOT / "plugins" / "leverage_tos"
+SCHEMAS = ROOT / "schemas"
 
 
 @pytest.fixture(autouse=True)
@@ -62,14 +63,14 @@ def test_the_plugin_disabled_leaves_no_trace(monkeypatch: pytest.MonkeyPatch, tm
 @pytest.mark.parametrize("name", ["tos-rules", "tos-log"])
 def test_the_schemas_are_served(tmp_path: Path, name: str):
     out = ok(run(tmp_path / "x.db", "schema", name)).stdout
-    assert json.loads(out) == json.loads((PACKAGE / "schemas" / f"{name}.schema.json").read_text())
+    assert json.loads(out) == json.loads((SCHEMAS / f"{name}.schema.json").read_text())
 
 
 @pytest.mark.parametrize("name", ["tos-rules", "tos-log"])
 def test_the_schemas_are_draft_2020_12(name: str):
     import jsonschema
 
-    schema = json.loads((PACKAGE / "schemas" / f"{name}.schema.json").read_text())
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)
 
@@ -212,3 +213,16 @@ def test_csv_and_json_lines_read_alike(reason: str, evidence: str, moderator: st
     assert a.hash == b.hash
     assert (a.reason, a.evidence, a.moderator, a.id) == (b.reason, b.evidence, b.moderator, b.id)
     assert a.reason == (reason.strip() or None)
+
+
+def test_the_docs_mapping_table_matches_the_code():
+    import re
+
+    from leverage_tos.actions import ACTIONS
+
+    text = (ROOT / "docs" / "tos.md").read_text()
+    table = dict(re.findall(r"^\| `([a-z]+)` \| `(?:step\.taken|decision\.made)` \| `([a-z-]+)` \|", text, re.M))
+    assert table == {action: kind for action, (_event, kind) in ACTIONS.items()}
+    for column in ("account", "action", "rule", "at", "reason", "detected_by", "moderator", "approved_by",
+                   "evidence", "impact", "id"):
+        assert f"| `{column}` |" in text

@@ -18,18 +18,18 @@ from leverage.cli.app import AT, DATE, SLUG_T, App, echo_json, now_at, pass_app
 FACTORS = ("context", "speaker", "intent", "content", "extent", "likelihood")
 VALUES = ("met", "not-met", "unclear")
 _FACTOR_HELP = {
-    "context": "the social and political context",
-    "speaker": "the speaker's position or status",
-    "intent": "intent to incite (negligence is not enough)",
-    "content": "content and form of the speech",
-    "extent": "extent and reach of the speech",
-    "likelihood": "likelihood of harm, including imminence",
+    "context": "The social and political context",
+    "speaker": "The speaker's position or status",
+    "intent": "Intent to incite; negligence is not enough",
+    "content": "Content and form of the speech",
+    "extent": "Extent and reach of its dissemination",
+    "likelihood": "Likelihood of harm, including imminence",
 }
 #: notes printed at most, the rest counted
 MAX_NOTES = 20
 
 
-@click.group("tos")
+@click.group("tos", short_help="Terms-of-service enforcement: logs, strikes, Rabat test, notices.")
 def tos_group() -> None:
     """Terms-of-service enforcement: ingest logs, strikes, Rabat test, notices, numbers.
 
@@ -44,7 +44,7 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 
 
 # -- ingest ------------------------------------------------------------------------------------
-@tos_group.command("ingest")
+@tos_group.command("ingest", short_help="Ingest an enforcement log (CSV or JSON Lines).")
 @click.argument("file", type=click.Path(dir_okay=False), metavar="FILE")
 @click.option("--rules", "rules_file", required=True, type=click.Path(dir_okay=False), metavar="RULES",
               help="The rules file (TOML; `leverage schema tos-rules`).")
@@ -151,7 +151,7 @@ def _row_of(event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 # -- strikes -----------------------------------------------------------------------------------
-@tos_group.command("strikes")
+@tos_group.command("strikes", short_help="An account's strikes and what the strike policy recommends.")
 @click.argument("party", metavar="PARTY")
 @click.option("--as-of", "as_of", type=DATE, default=None, help="As of the end of this UTC day (default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -184,9 +184,8 @@ def strikes_command(app: App, party: str, as_of: date | None, as_json: bool) -> 
         print_table("Strikes counting", ["at", "action", "rule", "impact", "counts until", "egregious"],
                     [(a.at, a.action, a.rule, a.impact, a.to_dict()["last_day"], "yes" if a.egregious else "")
                      for a in summary.active])
-    if summary.cleared:
-        click.echo(f"{_n(len(summary.cleared), 'strike')} cleared by the reinstatement of {summary.reinstated.at}"
-                   if summary.reinstated else "")
+    if summary.cleared and summary.reinstated is not None:
+        click.echo(f"{_n(len(summary.cleared), 'strike')} cleared by the reinstatement of {summary.reinstated.at}")
     if summary.expired:
         click.echo(f"{_n(len(summary.expired), 'strike')} expired")
     click.echo(summary.reason())
@@ -212,10 +211,10 @@ def _resolve_party(state: Any, account: str) -> str:
 # -- rabat -------------------------------------------------------------------------------------
 def _factor_option(name: str) -> Any:
     return click.option(f"--{name}", name, required=True, type=click.Choice(VALUES),
-                        help=f"Is the part {name!r} met? ({_FACTOR_HELP[name]})")
+                        help=f"{_FACTOR_HELP[name]}: met, not-met or unclear.")
 
 
-@tos_group.command("rabat")
+@tos_group.command("rabat", short_help="Record the Rabat six-part threshold test on an impact.")
 @click.argument("impact", type=SLUG_T)
 @_factor_option("context")
 @_factor_option("speaker")
@@ -276,7 +275,7 @@ def _notes(notes: tuple[str, ...]) -> dict[str, str]:
 
 
 # -- notice ------------------------------------------------------------------------------------
-@tos_group.command("notice")
+@tos_group.command("notice", short_help="The notice to the partner for an action (Santa Clara).")
 @click.argument("impact", type=SLUG_T)
 @click.option("--step", "step", default=None, metavar="ID",
               help="The action: a step id (tos:...) or the log's row id (default: the latest).")
@@ -304,7 +303,7 @@ def notice_command(app: App, impact: str, step: str | None, fmt: str) -> None:
 
 
 # -- report ------------------------------------------------------------------------------------
-@tos_group.command("report")
+@tos_group.command("report", short_help="The numbers of a transparency report.")
 @click.option("--from", "date_from", type=DATE, default=None, help="The first UTC day counted (default: all).")
 @click.option("--to", "date_to", type=DATE, default=None, help="The last UTC day counted (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

@@ -11,7 +11,8 @@ often its log is ingested.
 
 from __future__ import annotations
 
-from collections import Counter
+import sys
+from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -27,15 +28,14 @@ from .logfile import Log, Row
 from .rules import Rule, Rules
 
 AMBIGUOUS = "\x00ambiguous"
-#: the event types an ingest writes, in the order its summary lists them
-KINDS = ("impact.opened", "step.taken", "decision.made")
 
 
 class Known:
     """The rows ingested already: by row id (-> content hash and where) and by content hash."""
 
     def __init__(self) -> None:
-        self.by_id: dict[str, tuple[str, str]] = {}
+        #: row id -> (content hash, log file, line)
+        self.by_id: dict[str, tuple[str, str, Any]] = {}
         self.hashes: set[str] = set()
 
     def add(self, tos: dict[str, Any]) -> None:
@@ -44,8 +44,8 @@ class Known:
             return
         self.hashes.add(row_hash)
         row_id = tos.get("row_id")
-        if isinstance(row_id, str):
-            self.by_id.setdefault(row_id, (row_hash, f"{tos.get('file')}:{tos.get('line')}"))
+        if isinstance(row_id, str) and row_id not in self.by_id:
+            self.by_id[row_id] = (row_hash, sys.intern(str(tos.get("file"))), tos.get("line"))
 
 
 @attrs.define
@@ -142,11 +142,9 @@ class Ingest:
         self.file = log.file
         self.current_line = 0
         self.counts: Counter[str] = Counter()
-        self.actions: Counter[str] = Counter()
         self.rows = 0
         self.skipped = 0
         self.forced: list[tuple[int, str, list[str]]] = []
-        self.impacts_opened: list[str] = []
         # parties and their relationships with a self party
         self._by_tos: dict[str, str] = {}
         self._self_rels: dict[str, list[str]] = {}
@@ -282,18 +280,23 @@ class Ingest:
                 f"(fails {', '.join(codes)})")
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """The events of every row not ingested before, in time order."""
+        """The events of every row not ingested before, in time order. The log's rows are
+        consumed: each is let go once its events are out (a large log's rows would otherwise
+        stay in memory next to the ledger's write buffers)."""
         known = self.known
         rules = self.rules
-        for row in self.log.rows:
+        pending = deque(self.log.rows)
+        self.log.rows.clear()
+        while pending:
+            row = pending.popleft()
             self.rows += 1
             self.current_line = row.line
             if row.id is not None:
                 seen = known.by_id.get(row.id)
                 if seen is not None:
                     if seen[0] != row.hash:
-                        raise self._fail(row, f"id: action {row.id!r} was ingested already ({seen[1]}) "
-                                              "with different content")
+                        raise self._fail(row, f"id: action {row.id!r} was ingested already "
+                                              f"({seen[1]}:{seen[2]}) with different content")
                     self.skipped += 1
                     continue
             elif row.hash in known.hashes:
@@ -335,9 +338,8 @@ class Ingest:
                     data["approved_by"] = row.approved_by
             data["attributes"] = {"tos": tos}
             self.counts[event_type] += 1
-            self.actions[row.action] += 1
             if row.id is not None:
-                known.by_id[row.id] = (row.hash, f"{self.file}:{row.line}")
+                known.by_id[row.id] = (row.hash, self.file, row.line)
             known.hashes.add(row.hash)
             yield {"type": event_type, "at": row.at, "actor": actor, "data": data}
 
@@ -362,7 +364,6 @@ class Ingest:
 
     def _opening(self, row: Row, iid: str, rel_id: str, party: str, rule: Rule) -> dict[str, Any]:
         self._impact_rel[iid] = rel_id
-        self.impacts_opened.append(iid)
         self.counts["impact.opened"] += 1
         name = self.view.parties[party].name
         return {

@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import attrs
@@ -27,8 +26,11 @@ DEFAULT_SUSPEND = 3
 
 
 def schema_file(name: str) -> Any:
-    """The packaged schema ``name`` (``tos-rules`` or ``tos-log``), as a traversable path."""
-    return resources.files("leverage_tos") / "schemas" / f"{name}.schema.json"
+    """The schema ``name`` (``tos-rules`` or ``tos-log``), shipped in ``leverage.schemas``
+    beside the core's (the plugin registers it; the core does not)."""
+    from leverage.resources import schema_path
+
+    return schema_path(name)
 
 
 @cache
