@@ -17,6 +17,10 @@ most 3x ``import click``. This is a benchmark, not a test: it always exits 0.
     python benchmarks/bench_load.py --events 100000     # a quick run
     python benchmarks/bench_load.py --keep /tmp/bench   # keep the generated files
     python benchmarks/bench_load.py --memory-scaling    # peak RSS of loads of growing prefixes
+    python benchmarks/bench_load.py --timeout 1800      # stop a load that takes longer
+
+Peak RSS is the child's own (``getrusage(RUSAGE_CHILDREN)`` in a small wrapper process).
+Other processes on the machine skew the wall times: the load average is printed.
 """
 
 from __future__ import annotations
@@ -360,7 +364,12 @@ def run(argv: list[str], *, quiet: bool = False, timeout: float = 0) -> Run:
             tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
         subprocess.run([sys.executable, "-c", _WRAPPER, report.name, str(timeout), *argv], env=env,
                        stdout=subprocess.DEVNULL if quiet else out, stderr=err, check=False)
-        rc_s, seconds_s, maxrss_s = open(report.name).read().split()
+        with open(report.name) as fh:
+            fields = fh.read().split()
+        if len(fields) != 3:  # the wrapper itself failed (no such command, ...)
+            err.seek(0)
+            return Run(0.0, 127, 0.0, "", err.read().decode(errors="replace"))
+        rc_s, seconds_s, maxrss_s = fields
         scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes there, KiB here
         out.seek(0)
         err.seek(0)
@@ -464,7 +473,7 @@ def _bench(args: argparse.Namespace, work: Path) -> None:
     n = args.events
     lev = leverage_cmd()
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
-          f"{os.cpu_count()} cpus{_loadavg()}; leverage command: {' '.join(lev)}")
+          f"{os.cpu_count()} cpus{_loadavg()}; {_revision()}; command: {' '.join(lev)}")
     t0 = time.perf_counter()
     made = generate(src, n, seed=args.seed, decisions=not args.no_decisions)
     size_mb = src.stat().st_size / 1e6
@@ -554,7 +563,7 @@ def _bench(args: argparse.Namespace, work: Path) -> None:
                  "", ""))
     rows.append(("  --help / import click", None, help_s / click_s, None,
                  f"<= {HELP_RATIO_TARGET:g}x",
-                 verdict(help_rc == 0 and help_s / click_s <= HELP_RATIO_TARGET)))
+                 "FAILED" if help_rc else verdict(help_s / click_s <= HELP_RATIO_TARGET)))
 
     print()
     print(f"leverage load benchmark: {n:,} events, {size_mb:,.1f} MB of JSON Lines "
@@ -563,6 +572,23 @@ def _bench(args: argparse.Namespace, work: Path) -> None:
     for note in notes:
         print("  " + note)
     print(f"  at the end{_loadavg()} (other processes on the machine skew the figures)")
+
+
+def _revision() -> str:
+    """The commit of the leverage sources measured (read only), and whether they differ from it."""
+    import leverage
+
+    root = Path(leverage.__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "leverage"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"leverage {getattr(leverage, '__version__', '?')} from {root}"
+    if not head:
+        return f"leverage {getattr(leverage, '__version__', '?')} from {root}"
+    return f"leverage at {head}" + (" with uncommitted changes in leverage/" if dirty else "")
 
 
 def _loadavg() -> str:

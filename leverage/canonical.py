@@ -46,10 +46,10 @@ def event_hash(*, seq: int, recorded_at: str, prev: str, type: str, at: str, act
 
     ``data_json`` is the canonical JSON of ``data`` (as the store keeps it).
     """
+    # keys written in sorted order already
     body = orjson.dumps(
         {"actor": actor, "at": at, "data": orjson.Fragment(data_json), "prev": prev,
          "recorded_at": recorded_at, "seq": seq, "type": type},
-        option=_SORT,
     )
     return hashlib.sha256(body).hexdigest()
 
@@ -59,8 +59,7 @@ def export_line(*, seq: int, recorded_at: str, prev: str, hash: str, type: str, 
     """One export line: compact JSON, sorted keys, chain fields included (no newline)."""
     if isinstance(data_json, str):
         data_json = data_json.encode()
-    return orjson.dumps(
+    return orjson.dumps(  # keys written in sorted order already
         {"actor": actor, "at": at, "data": orjson.Fragment(data_json), "hash": hash,
          "prev": prev, "recorded_at": recorded_at, "seq": seq, "type": type},
-        option=_SORT,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import grievances  # registers the grievance event types before any write or read
 from .hookspecs import hookimpl
 from .resources import policies_dir, schema_path
 
@@ -75,6 +74,9 @@ def register_schemas(register: Callable[[str, Any], None]) -> None:
 @hookimpl
 def register_checks(register: Callable[[Callable[..., Any]], None]) -> None:
     # grievance-unacknowledged, grievance-overdue and appeal-upheld on the linked impact's status
+    # (leverage.ledger imports leverage.grievances, so every ledger knows its event types)
+    from . import grievances
+
     register(grievances.check)
 
 

@@ -15,10 +15,13 @@ DESIGN section 4 and the implementation of each named gate check (:data:`GATES`)
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
+import weakref
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -45,7 +48,28 @@ PolicyFor = Callable[[datetime], Policy]
 #: ``(owner name, check)``: a check registered by a plugin.
 NamedCheck = tuple[str, Callable[..., Any]]
 
+#: A check registered with ``register_checks`` may carry this attribute, a tuple of names
+#: of ``State.extra`` projections (``check.needs_extra = ("grievances",)``): its promise
+#: that on a state whose ``extra`` holds none of them it returns no findings and does not
+#: fail, for any impact, policy and date. ``leverage status`` then skips building the state
+#: for it while no event of the log folds into ``State.extra`` (see leverage.projection).
+NEEDS_EXTRA = "needs_extra"
+
 _MAX_SEQ = sys.maxsize
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restored afterwards): evaluating a large ledger
+    makes millions of small objects and no cycles, and the collector's passes over them
+    cost a third of the time."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -476,19 +500,128 @@ def missing_for(
 
 # --------------------------------------------------------------------------------------
 # Status of one impact (rules 1-6 and 8).
+#
+# A status is computed in two parts: the *core* (:class:`_Core`: level, rung, due, next,
+# relationship status and the findings that do not depend on the as-of date), then the
+# *finish* (:func:`_finish`: overdue, review-due and reassessment-due for the as-of date,
+# plus the plugins' findings). The core of an impact is the same for every as-of date on or
+# after its records (and the policies' and relationship's events), which is what lets
+# :mod:`leverage.projection` keep cores in the store and finish them for today.
 
 
-@attrs.frozen
 class _Context:
-    state: State
-    as_of: date
-    cutoff: datetime
-    policies: _Policies
-    policy: Policy
-    rel_status: Mapping[str, str]
-    checks: Sequence[tuple[str, Callable[..., Any], frozenset[str] | None]]
-    #: render reasons and compute missing gate codes (``leverage next``)
-    explain: bool
+    """What every status of one evaluation shares."""
+
+    __slots__ = ("state", "as_of", "cutoff", "policies", "policy", "rel_status", "checks",
+                 "explain", "tables", "parties")
+
+    def __init__(
+        self,
+        *,
+        state: State,
+        as_of: date,
+        cutoff: datetime,
+        policies: _Policies,
+        policy: Policy,
+        rel_status: Mapping[str, str],
+        checks: Sequence[tuple[str, Callable[..., Any], frozenset[str] | None]],
+        explain: bool,
+    ) -> None:
+        self.state = state
+        self.as_of = as_of
+        self.cutoff = cutoff
+        self.policies = policies
+        self.policy = policy
+        self.rel_status = rel_status
+        self.checks = checks
+        #: render reasons and compute missing gate codes (``leverage next``)
+        self.explain = explain
+        self.tables = _tables(policy)
+        #: relationship id -> counterparty (each asked once)
+        self.parties: dict[str, str] = {}
+
+
+class _Tables:
+    """Lookups of one policy that the status of every impact asks for, made once per policy
+    object (the answers are the policy's own; a kind or rung it cannot resolve is left out
+    and asked of the policy, which raises as it always did)."""
+
+    __slots__ = ("policy", "kind_index", "_initial_index", "rungs", "proportionate", "days",
+                 "deltas", "sources", "review_rung", "every", "__weakref__")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._initial_index: int | None = None
+        self.kind_index: dict[str, int] = {}
+        for kind, rung in policy.step_kinds.items():
+            try:
+                self.kind_index[kind] = policy.rung_index(rung)
+            except LeverageError:
+                pass
+        self.rungs = policy.ladder.rungs
+        #: (rung, level) -> proportionate, filled on first use
+        self.proportionate: dict[tuple[str, str], bool] = {}
+        #: level -> days allowed (and as a timedelta), filled on first use
+        self.days: dict[str, int] = {}
+        self.deltas: dict[str, timedelta] = {}
+        #: finding code -> source, filled on first use
+        self.sources: dict[str, str] = {}
+        self.review_rung = policy.review.rung
+        self.every = policy.reassessment.days
+
+    @property
+    def initial_index(self) -> int:
+        """The index of the rung an impact starts on."""
+        found = self._initial_index
+        if found is None:
+            found = self._initial_index = self.policy.rung_index(self.policy.ladder.initial)
+        return found
+
+    def step_index(self, kind: str) -> int | None:
+        """The rung index a step of ``kind`` reaches (None: the policy has no such kind)."""
+        found = self.kind_index.get(kind)
+        if found is not None:
+            return found
+        rung = self.policy.rung_of(kind)
+        return None if rung is None else self.policy.rung_index(rung)
+
+    def is_proportionate(self, rung: str, level: str) -> bool:
+        key = (rung, level)
+        found = self.proportionate.get(key)
+        if found is None:
+            found = self.proportionate[key] = self.policy.proportionate(rung, level)
+        return found
+
+    def days_for(self, level: str) -> int:
+        found = self.days.get(level)
+        if found is None:
+            found = self.days[level] = self.policy.days_for(level)
+        return found
+
+    def allowed(self, level: str) -> timedelta:
+        """``timedelta(days=self.days_for(level))``."""
+        found = self.deltas.get(level)
+        if found is None:
+            found = self.deltas[level] = timedelta(days=self.days_for(level))
+        return found
+
+    def finding(self, code: str, variant: str = "message", **kw: Any) -> Finding:
+        """``_finding(policy, code, variant, **kw)`` with the source looked up once."""
+        message = self.policy.message(code, variant, **kw)
+        source = self.sources.get(code)
+        if source is None:
+            source = self.sources[code] = self.policy.source(code)
+        return Finding(code, message, source)
+
+
+_TABLES: weakref.WeakKeyDictionary[Policy, _Tables] = weakref.WeakKeyDictionary()
+
+
+def _tables(policy: Policy) -> _Tables:
+    found = _TABLES.get(policy)
+    if found is None:
+        found = _TABLES[policy] = _Tables(policy)
+    return found
 
 
 def _relationship_statuses(
@@ -498,6 +631,8 @@ def _relationship_statuses(
     terminated: set[str] = set()
     suspended: set[str] = set()
     for impact in impacts:
+        if not impact.decisions:
+            continue
         last = None
         for d in impact.decisions:
             if d.decision == "terminate":
@@ -569,33 +704,63 @@ def _plugin_findings(ctx: _Context, impact: Impact) -> list[Finding]:
 def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
     """Findings about individual steps and decisions, each judged by the policy and level
     in force at its own time: lenient-deadline, disproportionate, forced-decision."""
+    steps, decisions = impact.steps, impact.decisions
+    if not steps and not decisions:
+        return []
     out: list[Finding] = []
-    records: list[Step | Decision] = [*impact.steps, *impact.decisions]
-    if len(impact.steps) and len(impact.decisions):
+    records: list[Step | Decision] = [*steps, *decisions]
+    if steps and decisions:
         records.sort(key=_key)
+    # The severity in force before each record: the assessment before the first one ordered
+    # after it (``_severity_before``), found by walking forward while records are in order.
+    assessed = impact.assessments_of_severity
+    keys = [(r.when, r.seq) for r in assessed]
+    n = len(keys)
+    j = 0
+    previous: _Key | None = None
+    levels: dict[tuple[int, int], str] = {}
+    policy_at = ctx.policies.at
     for record in records:
-        policy = ctx.policies.at(record.when)
-        severity, rights = _severity_before(impact, _key(record))
-        level = policy.level_of(severity, rights)
         when = record.when
+        limit = (when, record.seq)
+        if previous is not None and limit < previous:
+            j = 0
+        previous = limit
+        while j < n and not keys[j] > limit:
+            j += 1
+        policy = policy_at(when)
+        level = levels.get((id(policy), j))
+        if level is None:
+            if j:
+                r = assessed[j - 1]
+                level = policy.level_of(r.severity, r.rights)
+            else:
+                level = policy.level_of(impact.severity, impact.rights)
+            levels[(id(policy), j)] = level
+        tables = ctx.tables if policy is ctx.policy else _tables(policy)
         if isinstance(record, Step):
-            rung = policy.rung_of(record.kind)
+            kind = record.kind
+            rung = policy.step_kinds.get(kind)  # policy.rung_of(kind)
             if rung is None:
                 continue
-            if not policy.proportionate(rung, level):
-                out.append(_finding(
-                    policy, "disproportionate",
-                    kind=record.kind, date=_day(when).isoformat(), rung=rung, level=level,
+            deadline = record.deadline
+            proportionate = tables.proportionate.get((rung, level))
+            if proportionate is None:
+                proportionate = tables.is_proportionate(rung, level)
+            if not proportionate:
+                out.append(tables.finding(
+                    "disproportionate",
+                    kind=kind, date=_day(when).isoformat(), rung=rung, level=level,
                     min_level=policy.ladder.proportionate[rung],
                 ))
-            if record.deadline is not None:
-                days = policy.days_for(level)
-                allowed = _day(when) + timedelta(days=days)
-                if record.deadline > allowed:
-                    out.append(_finding(
-                        policy, "lenient-deadline",
-                        kind=record.kind, date=_day(when).isoformat(),
-                        deadline=record.deadline.isoformat(), days=_days_text(days),
+            if deadline is not None:
+                day = _day(when)
+                allowed = day + tables.allowed(level)
+                if deadline > allowed:
+                    out.append(tables.finding(
+                        "lenient-deadline",
+                        kind=kind, date=day.isoformat(),
+                        deadline=deadline.isoformat(), days=_days_text(tables.days_for(level)),
                         level=level, allowed=allowed.isoformat(),
                     ))
             continue
@@ -607,12 +772,14 @@ def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
             )
             failed = _run_gates(g)
             codes = ", ".join(dict.fromkeys(f.code for f in failed)) or "none"
-            out.append(_finding(
-                policy, "forced-decision",
+            out.append(tables.finding(
+                "forced-decision",
                 decision=record.decision, date=_day(when).isoformat(),
                 reason=record.forced, codes=codes,
             ))
             out.extend(failed)
+        if policy.decision_rung(record.decision) is None:
+            continue  # (what _disproportionate_decision checks first)
         found = _disproportionate_decision(policy, record.decision, when, level)
         if found is not None:
             out.append(found)
@@ -631,21 +798,20 @@ _Why = tuple[str, str, dict[str, Any]]
 class _Rung:
     index: int
     name: str
-    why: _Why
+    why: _Why | None
     #: the impact reached the rung of the ``terminate`` decision
     terminated: bool
 
 
-def _rung(policy: Policy, impact: Impact) -> _Rung:
+def _rung(policy: Policy, impact: Impact, explain: bool = True) -> _Rung:
     """Rule 3: the highest rung reached by steps and decisions; a reinstate undoes the
     suspension (back to the highest step rung); a terminate is final."""
+    tables = _tables(policy)
     step_i, step_by = -1, None
     for step in impact.steps:
-        rung = policy.rung_of(step.kind)
-        if rung is not None:
-            i = policy.rung_index(rung)
-            if i >= step_i:
-                step_i, step_by = i, step
+        i = tables.step_index(step.kind)
+        if i is not None and i >= step_i:
+            step_i, step_by = i, step
     decision_i, decision_by = -1, None
     terminated = False
     for d in impact.decisions:
@@ -658,11 +824,13 @@ def _rung(policy: Policy, impact: Impact) -> _Rung:
         if rung is not None:
             decision_i, decision_by = policy.rung_index(rung), d
             terminated = d.decision == "terminate"
-    initial_i = policy.rung_index(policy.ladder.initial)
+    initial_i = tables.initial_index
     index = max(initial_i, step_i, decision_i)
-    name = policy.ladder.rungs[index]
-    why: _Why
-    if decision_by is not None and index == decision_i:
+    name = tables.rungs[index]
+    why: _Why | None = None
+    if not explain:
+        pass
+    elif decision_by is not None and index == decision_i:
         why = ("rung", "decision", {"rung": name, "decision": decision_by.decision,
                                     "date": _day(decision_by.when).isoformat()})
     elif step_by is not None and index == step_i:
@@ -676,15 +844,16 @@ def _rung(policy: Policy, impact: Impact) -> _Rung:
 @attrs.frozen
 class _Due:
     due: date
-    why: _Why
-    overdue: Finding | None
+    why: _Why | None
+    #: the step whose deadline the due date is (the overdue message names it), else None
+    deadline_of: Step | None
+    #: the days allowed for the level (the overdue message names them otherwise)
+    days: int
 
 
-def _due(
-    policy: Policy, impact: Impact, level: str, as_of: date, worsened: Outcome | None
-) -> _Due:
-    """Rules 4 and 5 for an impact on which something is still due."""
-    days = policy.days_for(level)
+def _due(policy: Policy, impact: Impact, level: str, explain: bool = True) -> _Due:
+    """Rule 4 for an impact on which something is still due (rule 5 is :func:`_finish`'s)."""
+    days = _tables(policy).days_for(level)
     # the anchor: the latest step or suspend/reinstate decision (else the opening)
     base: Step | Decision | None = impact.steps[-1] if impact.steps else None
     for d in reversed(impact.decisions):
@@ -692,46 +861,44 @@ def _due(
             if base is None or _key(d) > _key(base):
                 base = d
             break
-    why: _Why
+    why: _Why | None = None
+    deadline_of: Step | None = None
     if isinstance(base, Step) and base.deadline is not None:
         due = base.deadline
-        why = ("due", "deadline", {"due": due.isoformat(), "kind": base.kind,
-                                   "date": _day(base.when).isoformat()})
+        deadline_of = base
+        if explain:
+            why = ("due", "deadline", {"due": due.isoformat(), "kind": base.kind,
+                                       "date": _day(base.when).isoformat()})
     else:
         start = _day(base.when) if base is not None else _day(_opened_when(impact))
         due = start + timedelta(days=days)
-        common = {"due": due.isoformat(), "days": _days_text(days), "level": level,
-                  "date": start.isoformat()}
-        if isinstance(base, Step):
-            why = ("due", "message", {**common, "kind": base.kind})
-        elif isinstance(base, Decision):
-            why = ("due", "decision", {**common, "decision": base.decision})
-        else:
-            why = ("due", "opened", common)
+        if explain:
+            common = {"due": due.isoformat(), "days": _days_text(days), "level": level,
+                      "date": start.isoformat()}
+            if isinstance(base, Step):
+                why = ("due", "message", {**common, "kind": base.kind})
+            elif isinstance(base, Decision):
+                why = ("due", "decision", {**common, "decision": base.decision})
+            else:
+                why = ("due", "opened", common)
     # an improvement after the anchor restarts the clock, never shortening a deadline given
-    base_key = _key(base) if base is not None else (_opened_when(impact), impact.seq)
-    for o in reversed(impact.outcomes):
-        if o.outcome == "improved":
-            if _key(o) > base_key:
-                start = _day(o.when)
-                restarted = start + timedelta(days=days)
-                if restarted >= due:
-                    due = restarted
-                    why = ("due", "improved", {"due": due.isoformat(), "days": _days_text(days),
-                                               "level": level, "date": start.isoformat()})
-            break
-    overdue: Finding | None = None
-    if as_of > due:
-        late = _days_text((as_of - due).days)
-        if why[1] == "deadline" and isinstance(base, Step):
-            overdue = _finding(policy, "overdue", "deadline", due=due.isoformat(), kind=base.kind,
-                               date=_day(base.when).isoformat(), late=late)
-        else:
-            overdue = _finding(policy, "overdue", due=due.isoformat(), days=_days_text(days),
-                               level=level, late=late)
-    elif worsened is not None:
-        overdue = _finding(policy, "overdue", "worsened", date=_day(worsened.when).isoformat())
-    return _Due(due, why, overdue)
+    outcomes = impact.outcomes
+    if outcomes:
+        base_key = _key(base) if base is not None else (_opened_when(impact), impact.seq)
+        for o in reversed(outcomes):
+            if o.outcome == "improved":
+                if _key(o) > base_key:
+                    start = _day(o.when)
+                    restarted = start + timedelta(days=days)
+                    if restarted >= due:
+                        due = restarted
+                        deadline_of = None
+                        if explain:
+                            why = ("due", "improved", {
+                                "due": due.isoformat(), "days": _days_text(days),
+                                "level": level, "date": start.isoformat()})
+                break
+    return _Due(due, why, deadline_of, days)
 
 
 def _next(
@@ -741,7 +908,8 @@ def _next(
     named: str | None = None
     why: _Why
     urgent = policy.next.urgent
-    if rung.index == policy.rung_index(policy.ladder.initial):
+    tables = _tables(policy)
+    if rung.index == tables.initial_index:
         named = policy.next.first_step[level]
         why = ("next-first-step", "message", {"next": named, "level": level})
     elif level in urgent.levels and rung.index < policy.rung_index(urgent.rung):
@@ -750,7 +918,7 @@ def _next(
     else:
         optional = policy.ladder.low_leverage.rung
         low = policy.low_leverage(leverage)
-        for candidate in policy.ladder.rungs[rung.index + 1 :]:
+        for candidate in tables.rungs[rung.index + 1 :]:
             if candidate == optional and not low:
                 continue
             named = candidate
@@ -762,7 +930,7 @@ def _next(
                    {"next": named, "leverage": leverage, "rung": rung.name})
         else:
             why = ("next-escalate", "message", {"next": named, "rung": rung.name})
-    if not policy.proportionate(named, level):
+    if not tables.is_proportionate(named, level):
         return "continue", ("next-continue", "message", {
             "named": named, "level": level, "rung": rung.name,
             "min_level": policy.ladder.proportionate[named],
@@ -770,20 +938,93 @@ def _next(
     return named, why
 
 
-def _status(ctx: _Context, impact: Impact) -> Status:
+class _Core:
+    """The part of an impact's status that does not depend on the as-of date (valid for every
+    as-of date on or after the impact's records and the policies' and relationship's events).
+
+    ``due`` is None when nothing more is due; then ``deadline``, ``days``, ``worsened``,
+    ``review`` and ``reassess`` are unused.
+    """
+
+    __slots__ = ("impact", "relationship", "party", "level", "rung", "due", "next",
+                 "relationship_status", "closed", "deadline", "days", "worsened", "review",
+                 "reassess", "findings", "whys")
+
+    def __init__(
+        self,
+        impact: str,
+        relationship: str,
+        party: str,
+        level: str,
+        rung: str,
+        due: date | None,
+        next: str | None,
+        relationship_status: str,
+        closed: bool,
+        deadline: tuple[str, str] | None,
+        days: int,
+        worsened: Finding | None,
+        review: tuple[date, int] | None,
+        reassess: tuple[date, int] | None,
+        findings: tuple[Finding, ...],
+        whys: list[_Why] | None = None,
+    ) -> None:
+        self.impact = impact
+        self.relationship = relationship
+        self.party = party
+        self.level = level
+        self.rung = rung
+        self.due = due
+        self.next = next
+        self.relationship_status = relationship_status
+        self.closed = closed
+        #: (kind, date) of the step whose deadline ``due`` is; None: the days of the level
+        self.deadline = deadline
+        self.days = days
+        #: the ``overdue`` finding of a worsened outcome nothing followed (when not late)
+        self.worsened = worsened
+        #: (since, days allowed) when the rung is the review rung
+        self.review = review
+        #: (last assessed, days allowed)
+        self.reassess = reassess
+        #: crucial-relationship, cease-own-contribution and the record findings, in order
+        self.findings = findings
+        #: reasons to render (``explain`` only)
+        self.whys = whys
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Core):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__ if k != "whys")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "_Core(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+
+def _core(ctx: _Context, impact: Impact) -> _Core:
+    """Rules 1-6 and the findings of rule 8 that do not depend on the as-of date."""
     policy = ctx.policy
-    as_of = ctx.as_of
-    whys: list[_Why] = []
-    findings: list[Finding] = []
+    tables = ctx.tables
+    explain = ctx.explain
+    whys: list[_Why] | None = [] if explain else None
     rel_id = impact.relationship
     relationship = ctx.state.relationships.get(rel_id)
-    party = ctx.state.counterparty(relationship) if relationship is not None else ""
+    party = ctx.parties.get(rel_id)
+    if party is None:
+        party = ctx.parties[rel_id] = (
+            ctx.state.counterparty(relationship) if relationship is not None else "")
     rel_status = ctx.rel_status.get(rel_id, "active")
 
     # Rule 1: the level, from the latest severity.
-    severity, rights = _severity_before(impact)
+    assessed = impact.assessments_of_severity
+    if assessed:
+        severity, rights = assessed[-1].severity, assessed[-1].rights
+    else:
+        severity, rights = impact.severity, impact.rights
     level = policy.level_of(severity, rights)
-    if ctx.explain:
+    if whys is not None:
         rule = policy.level_rule(severity, rights)
         if rule is not None:
             touched = ", ".join(r for r in rights if r in rule.rights)
@@ -796,115 +1037,188 @@ def _status(ctx: _Context, impact: Impact) -> Status:
             }))
 
     # Rule 3: the rung.
-    rung = _rung(policy, impact)
-    whys.append(rung.why)
+    rung = _rung(policy, impact, explain)
+    if whys is not None and rung.why is not None:
+        whys.append(rung.why)
 
     # Outcomes: `remediated` stops the clock, `worsened` makes it overdue at once.
-    closed_by = next((d for d in impact.decisions if d.decision == "close"), None)
+    decisions = impact.decisions
+    closed_by = None
+    for d in decisions:
+        if d.decision == "close":
+            closed_by = d
+            break
+    remediated = False
+    worsened: Outcome | None = None
     last_outcome = impact.outcomes[-1] if impact.outcomes else None
-    after_outcome = _key(last_outcome) if last_outcome is not None else None
-    step_after = bool(impact.steps) and after_outcome is not None and (
-        _key(impact.steps[-1]) > after_outcome
-    )
-    remediated = (
-        last_outcome is not None and last_outcome.outcome == "remediated" and not step_after
-    )
-    worsened = None
-    if last_outcome is not None and last_outcome.outcome == "worsened" and not step_after:
-        if not (impact.decisions and after_outcome is not None
-                and _key(impact.decisions[-1]) > after_outcome):
-            worsened = last_outcome
+    if last_outcome is not None:
+        after_outcome = _key(last_outcome)
+        step_after = bool(impact.steps) and _key(impact.steps[-1]) > after_outcome
+        remediated = last_outcome.outcome == "remediated" and not step_after
+        if last_outcome.outcome == "worsened" and not step_after:
+            if not (decisions and _key(decisions[-1]) > after_outcome):
+                worsened = last_outcome
 
     # Rule 6 first branch: nothing more is due (closed, remediated, terminated, ended).
     nxt: str | None
     due: date | None = None
-    overdue_finding: Finding | None = None
+    deadline: tuple[str, str] | None = None
+    days = 0
+    worsened_finding: Finding | None = None
     if closed_by is not None:
         nxt = None
-        whys.append(("closed", "message", {"date": _day(closed_by.when).isoformat()}))
+        if whys is not None:
+            whys.append(("closed", "message", {"date": _day(closed_by.when).isoformat()}))
     elif remediated and last_outcome is not None:
         nxt = "close"
-        whys.append(("close-remediated", "message",
-                     {"date": _day(last_outcome.when).isoformat()}))
+        if whys is not None:
+            whys.append(("close-remediated", "message",
+                         {"date": _day(last_outcome.when).isoformat()}))
     elif rung.terminated or rel_status == "terminated":
         nxt = "close"
-        whys.append(("close-terminated", "message", {"relationship": rel_id}))
+        if whys is not None:
+            whys.append(("close-terminated", "message", {"relationship": rel_id}))
     elif rel_status == "ended":
         nxt = "close"
-        ended_at = relationship.ended_at if relationship is not None else None
-        whys.append(("close-ended", "message", {
-            "relationship": rel_id,
-            "date": _day(parse_at(ended_at)).isoformat() if ended_at else "",
-        }))
+        if whys is not None:
+            ended_at = relationship.ended_at if relationship is not None else None
+            whys.append(("close-ended", "message", {
+                "relationship": rel_id,
+                "date": _day(parse_at(ended_at)).isoformat() if ended_at else "",
+            }))
     else:
         # Rules 4 and 5: due and overdue; rule 6: the next rung.
-        timing = _due(policy, impact, level, as_of, worsened)
-        due, overdue_finding = timing.due, timing.overdue
-        whys.append(timing.why)
+        timing = _due(policy, impact, level, explain)
+        due, days = timing.due, timing.days
+        if timing.deadline_of is not None:
+            deadline = (timing.deadline_of.kind, _day(timing.deadline_of.when).isoformat())
+        if worsened is not None:
+            worsened_finding = tables.finding(
+                "overdue", "worsened", date=_day(worsened.when).isoformat())
+        if whys is not None and timing.why is not None:
+            whys.append(timing.why)
         leverage = relationship.leverage if relationship is not None else None
         nxt, why = _next(policy, rung, level, leverage)
-        whys.append(why)
+        if whys is not None:
+            whys.append(why)
     live = due is not None
 
-    # Rule 8: findings.
-    if overdue_finding is not None:
-        findings.append(overdue_finding)
+    # Rule 8: the findings that do not depend on the as-of date.
+    review: tuple[date, int] | None = None
+    reassess: tuple[date, int] | None = None
+    findings: list[Finding] = []
     if live:
-        if rung.name == policy.review.rung:
-            candidates = [_key(r[-1]) for r in (impact.assessments, impact.decisions) if r]
+        if rung.name == tables.review_rung:
+            candidates = [_key(r[-1]) for r in (impact.assessments, decisions) if r]
             if candidates:
-                since = _day(max(candidates)[0])
-                allowed = policy.review_days_for(level)
-                review_due = since + timedelta(days=allowed)
-                if as_of > review_due:
-                    findings.append(_finding(
-                        policy, "review-due", since=since.isoformat(), days=_days_text(allowed),
-                        level=level, late=_days_text((as_of - review_due).days), rung=rung.name,
-                    ))
-        sev_records = impact.assessments_of_severity
-        last_assessed = _day(sev_records[-1].when if sev_records else _opened_when(impact))
-        every = policy.reassessment.days
-        reassess_due = last_assessed + timedelta(days=every)
-        if as_of > reassess_due:
-            findings.append(_finding(
-                policy, "reassessment-due", since=last_assessed.isoformat(),
-                days=_days_text(every), late=_days_text((as_of - reassess_due).days),
-            ))
-    decision_next = policy.rung_decision(nxt) if nxt is not None else None
-    if live and decision_next is not None and relationship is not None and relationship.crucial:
-        findings.append(_finding(policy, "crucial-relationship", relationship=rel_id, next=nxt))
-    if live and impact.involvement in ("cause", "contribute"):
-        findings.append(_finding(policy, "cease-own-contribution", involvement=impact.involvement))
+                review = (_day(max(candidates)[0]), policy.review_days_for(level))
+        last_assessed = _day(assessed[-1].when if assessed else _opened_when(impact))
+        reassess = (last_assessed, tables.every)
+        if nxt is not None and relationship is not None and relationship.crucial and (
+            policy.rung_decision(nxt) is not None
+        ):
+            findings.append(tables.finding("crucial-relationship", relationship=rel_id, next=nxt))
+        if impact.involvement in ("cause", "contribute"):
+            findings.append(tables.finding("cease-own-contribution",
+                                           involvement=impact.involvement))
     findings.extend(_record_findings(ctx, impact))
-    findings.extend(_plugin_findings(ctx, impact))
+    return _Core(
+        impact.id, rel_id, party, level, rung.name, due, nxt, rel_status, closed_by is not None,
+        deadline, days, worsened_finding, review, reassess, tuple(findings), whys,
+    )
 
-    reasons: tuple[Finding, ...] = ()
-    missing: tuple[str, ...] = ()
-    if ctx.explain:
-        reasons = tuple(_finding(policy, code, variant, **kw) for code, variant, kw in whys)
-        gated = decision_next or (nxt if nxt in ("continue", "close") else None)
-        if gated is not None and policy.gate_checks(gated):
-            when = ctx.cutoff - _ONE_MICROSECOND
-            g = _gate_input(ctx.state, impact, gated, {"decision": gated}, None, when, policy)
-            missing = tuple(dict.fromkeys(
-                f.code for f in _run_gates(g) if f.code != "missing-approval"
-            ))
 
+def _finish(
+    core: _Core,
+    as_of: date,
+    policy: Policy,
+    extra: Iterable[Finding] = (),
+    reasons: tuple[Finding, ...] = (),
+    missing: tuple[str, ...] = (),
+) -> Status:
+    """The status of ``core`` as of ``as_of``: rule 5 (overdue) and the findings of rule 8
+    that depend on the date, then the static findings, then ``extra`` (the plugins')."""
+    findings: list[Finding] = []
+    due = core.due
+    overdue = False
+    if due is not None:
+        tables = _tables(policy)
+        if as_of > due:
+            overdue = True
+            late = _days_text((as_of - due).days)
+            if core.deadline is not None:
+                kind, day = core.deadline
+                findings.append(tables.finding("overdue", "deadline", due=due.isoformat(),
+                                               kind=kind, date=day, late=late))
+            else:
+                findings.append(tables.finding("overdue", due=due.isoformat(),
+                                               days=_days_text(core.days), level=core.level,
+                                               late=late))
+        elif core.worsened is not None:
+            overdue = True
+            findings.append(core.worsened)
+        if core.review is not None:
+            since, allowed = core.review
+            review_due = since + timedelta(days=allowed)
+            if as_of > review_due:
+                findings.append(tables.finding(
+                    "review-due", since=since.isoformat(), days=_days_text(allowed),
+                    level=core.level, late=_days_text((as_of - review_due).days), rung=core.rung,
+                ))
+        if core.reassess is not None:
+            last_assessed, every = core.reassess
+            reassess_due = last_assessed + timedelta(days=every)
+            if as_of > reassess_due:
+                findings.append(tables.finding(
+                    "reassessment-due", since=last_assessed.isoformat(),
+                    days=_days_text(every), late=_days_text((as_of - reassess_due).days),
+                ))
+    if findings:
+        findings.extend(core.findings)
+        findings.extend(extra)
+    else:
+        findings = [*core.findings, *extra]
     return Status(
-        impact=impact.id,
-        relationship=rel_id,
-        party=party,
-        level=level,
-        rung=rung.name,
+        impact=core.impact,
+        relationship=core.relationship,
+        party=core.party,
+        level=core.level,
+        rung=core.rung,
         due=due,
-        overdue=overdue_finding is not None,
-        next=nxt,
-        relationship_status=rel_status,
-        findings=tuple(_dedupe(findings)),
+        overdue=overdue,
+        next=core.next,
+        relationship_status=core.relationship_status,
+        findings=tuple(_dedupe(findings)) if len(findings) > 1 else tuple(findings),
         reasons=reasons,
         missing=missing,
-        closed=closed_by is not None,
+        closed=core.closed,
     )
+
+
+def _explanation(ctx: _Context, impact: Impact, core: _Core) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """``reasons`` and ``missing`` of a status (``leverage next``)."""
+    policy = ctx.policy
+    nxt = core.next
+    reasons = tuple(_finding(policy, code, variant, **kw) for code, variant, kw in core.whys or ())
+    missing: tuple[str, ...] = ()
+    decision_next = policy.rung_decision(nxt) if nxt is not None else None
+    gated = decision_next or (nxt if nxt in ("continue", "close") else None)
+    if gated is not None and policy.gate_checks(gated):
+        when = ctx.cutoff - _ONE_MICROSECOND
+        g = _gate_input(ctx.state, impact, gated, {"decision": gated}, None, when, policy)
+        missing = tuple(dict.fromkeys(
+            f.code for f in _run_gates(g) if f.code != "missing-approval"
+        ))
+    return reasons, missing
+
+
+def _status(ctx: _Context, impact: Impact) -> Status:
+    core = _core(ctx, impact)
+    extra = _plugin_findings(ctx, impact) if ctx.checks else ()
+    if ctx.explain:
+        reasons, missing = _explanation(ctx, impact, core)
+        return _finish(core, ctx.as_of, ctx.policy, extra, reasons, missing)
+    return _finish(core, ctx.as_of, ctx.policy, extra)
 
 
 def _sort_key(s: Status) -> tuple[bool, int, bool, date, str]:
@@ -934,6 +1248,16 @@ def _context(
     )
 
 
+def _cut_all(state: State, cutoff: datetime) -> list[Impact]:
+    """Every impact of ``state`` opened before ``cutoff``, with its records before it."""
+    out = []
+    for impact in state.impacts.values():
+        cut = _cut(impact, cutoff)
+        if cut is not None:
+            out.append(cut)
+    return out
+
+
 def evaluate(
     state: State,
     as_of: date,
@@ -956,12 +1280,12 @@ def evaluate(
     ``explain=False`` the statuses carry no ``reasons`` and ``missing``: ``leverage status``
     needs neither, and leaving them out halves the time on a large ledger.
     """
-    cutoff = _end_of(as_of)
-    impacts = [c for i in state.impacts.values() if (c := _cut(i, cutoff)) is not None]
-    ctx = _context(state, as_of, impacts, policy_for, checks, step_kinds, explain)
-    statuses = [_status(ctx, impact) for impact in impacts]
-    statuses.sort(key=_sort_key)
-    return statuses
+    with gc_paused():
+        impacts = _cut_all(state, _end_of(as_of))
+        ctx = _context(state, as_of, impacts, policy_for, checks, step_kinds, explain)
+        statuses = [_status(ctx, impact) for impact in impacts]
+        statuses.sort(key=_sort_key)
+        return statuses
 
 
 def status_of(
@@ -986,3 +1310,68 @@ def status_of(
     ]
     ctx = _context(state, as_of, siblings, policy_for, checks, step_kinds, explain)
     return _status(ctx, impact)
+
+
+def cores(
+    state: State,
+    as_of: date,
+    *,
+    impact_ids: Iterable[str] | None = None,
+    step_kinds: Mapping[str, str] | None = None,
+) -> tuple[Policy, list[_Core]]:
+    """The policy in force at the end of ``as_of`` and the as-of-independent part of the
+    status of each impact of ``state`` (``impact_ids``: of those only), for a state none of
+    whose records is dated after ``as_of`` (:mod:`leverage.projection` stores them)."""
+    with gc_paused():
+        impacts = _cut_all(state, _end_of(as_of))
+        ctx = _context(state, as_of, impacts, None, (), step_kinds, False)
+        if impact_ids is not None:
+            wanted = set(impact_ids)
+            impacts = [i for i in impacts if i.id in wanted]
+        return ctx.policy, [_core(ctx, impact) for impact in impacts]
+
+
+def policy_at_end_of(state: State, as_of: date, step_kinds: Mapping[str, str] | None = None) -> Policy:
+    """The policy that governs statuses as of ``as_of`` (with plugin step kinds)."""
+    cutoff = _end_of(as_of)
+    return _Policies(state, None, step_kinds).at(cutoff - _ONE_MICROSECOND)
+
+
+def finish_cores(
+    cores: Iterable[_Core],
+    as_of: date,
+    policy: Policy,
+    *,
+    state: State | None = None,
+    checks: Iterable[NamedCheck] = (),
+    step_kinds: Mapping[str, str] | None = None,
+) -> list[Status]:
+    """The statuses of ``cores`` (see :func:`cores`) as of ``as_of``, sorted as
+    :func:`evaluate` sorts them; with ``checks``, each impact's plugin findings are those
+    the checks give on ``state`` (the state the cores were computed from, or a fold of the
+    same log), called in the order :func:`evaluate` calls them. Raises
+    :class:`ProjectionMismatch` when ``state`` does not hold exactly the cores' impacts."""
+    checks = list(checks)
+    with gc_paused():
+        if checks:
+            if state is None:
+                raise ProjectionMismatch("checks need the state")
+            impacts = _cut_all(state, _end_of(as_of))
+            ctx = _context(state, as_of, impacts, None, checks, step_kinds, False)
+            by_id = {core.impact: core for core in cores}
+            if len(by_id) != len(impacts):
+                raise ProjectionMismatch("the state and the cores hold different impacts")
+            statuses = []
+            for impact in impacts:
+                core = by_id.get(impact.id)
+                if core is None:
+                    raise ProjectionMismatch(f"no core for impact {impact.id}")
+                statuses.append(_finish(core, as_of, ctx.policy, _plugin_findings(ctx, impact)))
+        else:
+            statuses = [_finish(core, as_of, policy) for core in cores]
+        statuses.sort(key=_sort_key)
+        return statuses
+
+
+class ProjectionMismatch(LeverageError):
+    """Stored cores that do not match the state they are finished with (replay instead)."""

@@ -116,7 +116,11 @@ def list_of(item: Checker, *, min_items: int = 0, unique: bool = False) -> Check
         if len(value) < min_items:
             raise FieldError(path, f"must list at least {min_items}")
         for i, v in enumerate(value):
-            item(v, f"{path}[{i}]")
+            try:
+                item(v, "")
+            except FieldError as exc:  # the path is built only for an error
+                raise FieldError(f"{path}[{i}]" + (f".{exc.path}" if exc.path else ""),
+                                 exc.message) from None
         if unique and len(set(value)) != len(value):
             raise FieldError(path, "must not repeat a value")
         return value
@@ -198,7 +202,11 @@ def _check_object(data: dict[str, Any], spec: Spec, path: str) -> None:
         check = checks.get(key)
         if check is None:
             raise FieldError(f"{path}.{key}", "unknown field")
-        check(value, f"{path}.{key}")
+        try:
+            check(value, key)
+        except FieldError as exc:  # the path is built only for an error
+            raise FieldError(f"{path}.{exc.path}" if exc.path else f"{path}.{key}",
+                             exc.message) from None
     if spec.at_least_one and not any(k in data for k in spec.at_least_one):
         raise FieldError(path, "must change at least one of " + ", ".join(spec.at_least_one))
 
@@ -325,9 +333,8 @@ def check_line(obj: Any) -> dict[str, Any]:
     try:
         if type(obj) is not dict:
             raise FieldError("line", f"must be a JSON object, got {_show(obj)}")
-        extra = obj.keys() - LINE_FIELDS
-        if extra:
-            raise FieldError(sorted(extra)[0], "unknown field")
+        if not obj.keys() <= LINE_FIELDS:
+            raise FieldError(sorted(obj.keys() - LINE_FIELDS)[0], "unknown field")
         for name in ("type", "at", "data"):
             if name not in obj:
                 raise FieldError(name, "is required")
@@ -338,8 +345,8 @@ def check_line(obj: Any) -> dict[str, Any]:
             raise FieldError("at", str(exc)) from None
         if "actor" in obj:
             text(obj["actor"], "actor")
-        present = [f for f in CHAIN_FIELDS if f in obj]
-        if present:
+        if "seq" in obj or "hash" in obj or "prev" in obj or "recorded_at" in obj:
+            present = [f for f in CHAIN_FIELDS if f in obj]
             if len(present) != 4:
                 missing = [f for f in CHAIN_FIELDS if f not in obj]
                 raise FieldError(missing[0], "is required with the other chain fields")

@@ -56,8 +56,8 @@ __all__ = [
     "view",
 ]
 
-GRIEVANCE_KINDS = ("complaint", "appeal", "concern")
-GRIEVANCE_OUTCOMES = ("upheld", "partly-upheld", "not-upheld", "withdrawn")
+from .vocab import GRIEVANCE_KINDS, GRIEVANCE_OUTCOMES  # noqa: E402
+
 #: what a grievance may be about (at most one of them; ``decision`` only for an appeal)
 TARGETS = ("impact", "relationship", "party", "decision")
 

@@ -53,6 +53,11 @@ BATCH = 5000
 #: ``update(writer, seq, type, at, data)``.
 REFERENCE_CHECKS: dict[str, Callable[..., None]] = {}
 INDEX_UPDATES: dict[str, Callable[..., None]] = {}
+#: Voids of any event as core modules see them: ``check(writer, seq, type, data)`` raises on
+#: a reference that the void would leave dangling; ``update(writer, by_seq, seq, type,
+#: data)`` keeps the index in step.
+VOID_CHECKS: list[Callable[..., None]] = []
+VOID_UPDATES: list[Callable[..., None]] = []
 
 
 class _DryRun(Exception):
@@ -67,10 +72,18 @@ def open_ledger(path: str | os.PathLike[str] = "leverage.db", *, create: bool = 
 class Index:
     """The derived ``entities`` table, cached for the length of one write transaction."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    #: kinds whose entries leave the cache once written (they grow with the log, not with the
+    #: number of parties and impacts): a later lookup reads them back from the table
+    EVICTED = ("step",)
+
+    def __init__(self, conn: sqlite3.Connection, *, empty: bool = False):
         self.conn = conn
         self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self.dirty: set[tuple[str, str]] = set()
+        #: the table was empty when the transaction began: a miss is an unknown id, unless
+        #: the id was evicted (then it is read back)
+        self.empty = empty
+        self.evicted: set[str] = set()
 
     def get(self, kind: str, id_: str) -> dict[str, Any] | None:
         key = (kind, id_)
@@ -78,6 +91,8 @@ class Index:
             return self.cache[key]
         except KeyError:
             pass
+        if self.empty and (kind not in self.EVICTED or id_ not in self.evicted):
+            return None
         row = self.conn.execute(
             "SELECT seq, at_key, info FROM entities WHERE kind = ? AND id = ?", key
         ).fetchone()
@@ -113,6 +128,10 @@ class Index:
                 upserts,
             )
         self.dirty.clear()
+        for key in [k for k in self.cache if k[0] in self.EVICTED]:
+            if self.empty:
+                self.evicted.add(key[1])
+            del self.cache[key]
 
 
 class _Writer:
@@ -122,9 +141,19 @@ class _Writer:
                  force_now: datetime | None = None):
         self.ledger = ledger
         self.conn = conn
-        self.index = Index(conn)
         self.actor = actor
         self.head_seq, self.head_hash = ledger.store.head()
+        self.index = Index(conn, empty=self.head_seq == 0)
+        #: the policy.set records (few): (at_key, seq, content), in ledger order
+        self.policy_rows: list[tuple[str, int, str]] = [
+            (k, seq, orjson.loads(d)["content"]) for seq, k, d in conn.execute(
+                "SELECT seq, at_key, data FROM events WHERE type = 'policy.set'")]
+        self._policies: dict[str, Any] = {}
+        #: a new ledger builds its time index once, at the end of the transaction
+        self.deferred_index = False
+        if self.head_seq == 0:
+            conn.execute("DROP INDEX IF EXISTS events_at")
+            self.deferred_index = True
         row = conn.execute("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         now = format_recorded(force_now or now_utc())
         self.recorded_at = max(now, row[0]) if row else now
@@ -141,14 +170,17 @@ class _Writer:
         self.key = ""
 
     # -- the write path --------------------------------------------------------------------
-    def add(self, obj: dict[str, Any], where: str | None) -> None:
+    def add(self, obj: dict[str, Any], where: Callable[[], str | None] | None = None) -> None:
+        """Check and buffer one event; ``where()`` names it in an error (built only then)."""
         try:
             check_line(obj)
             self._add(obj)
         except ValidationError as exc:
-            raise exc.located(where) if where else exc from None
+            place = where() if where else None
+            raise exc.located(place) if place else exc from None
         except LeverageError as exc:
-            raise (LeverageError(f"{where}: {exc}") if where else exc) from None
+            place = where() if where else None
+            raise (LeverageError(f"{place}: {exc}") if place else exc) from None
 
     def _add(self, obj: dict[str, Any]) -> None:
         chained = "hash" in obj
@@ -206,8 +238,11 @@ class _Writer:
         self.head_seq = seq
         self.head_hash = digest
         self.apply(seq, type_, at, data)
+        if type_ == "policy.set":
+            self.policy_rows.append((self.key, seq, data["content"]))
         if len(self.pending) >= BATCH:
             self.flush()
+            self.index.flush()
 
     def _run_validators(self, event: Event) -> None:
         for call in self.validators:
@@ -232,6 +267,25 @@ class _Writer:
     def finish(self) -> None:
         self.flush()
         self.index.flush()
+        if self.deferred_index:
+            self.conn.execute("CREATE INDEX IF NOT EXISTS events_at ON events (at_key, seq)")
+            self.deferred_index = False
+
+    def policy_at_key(self, key: str) -> Any:
+        """The policy in force at ordering key ``key``, with the registered step kinds."""
+        from .policy import Policy, default_policy
+
+        content = None
+        for k, _seq, text in sorted(self.policy_rows):
+            if content is None or k <= key:
+                content = text
+        cache_key = content or ""
+        policy = self._policies.get(cache_key)
+        if policy is None:
+            base = Policy.from_content(content) if content is not None else default_policy()
+            policy = base.with_step_kinds(self.registries().step_rungs())
+            self._policies[cache_key] = policy
+        return policy
 
     # -- references --------------------------------------------------------------------------
     def _need(self, kind: str, id_: str, path: str) -> dict[str, Any]:
@@ -299,7 +353,7 @@ class _Writer:
                     f"unknown step kind {d['kind']!r} (`leverage step kinds` lists them)", path="data.kind")
             if "id" in d and get("step", d["id"]) is not None:
                 raise ValidationError(f"step {d['id']!r} exists already", path="data.id")
-            if "deadline" in d and parse_date(d["deadline"]) < day_of(at):
+            if "deadline" in d and d["deadline"] < self.key[:10] and parse_date(d["deadline"]) < day_of(at):
                 raise ValidationError(
                     f"deadline {d['deadline']} is before the step's date {day_of(at)}",
                     path="data.deadline")
@@ -341,6 +395,9 @@ class _Writer:
     def _check_gates(self, d: dict[str, Any], at: str, actor: str) -> None:
         from . import engine
 
+        policy = self.policy_at_key(self.key)
+        if not policy.gate_checks(d["decision"]) and d["decision"] != "reinstate":
+            return  # nothing to check: no need to read the impact's record
         self.flush()
         self.index.flush()
         state = self.ledger._impact_state(d["impact"], self.key, conn=self.conn)
@@ -354,7 +411,6 @@ class _Writer:
                 raise ValidationError(
                     f"impact {d['impact']!r} is not suspended as of {at}: nothing to reinstate",
                     path="data.decision")
-        policy = self.ledger.policy_at(state, parse_at(at), registries=self.registries())
         failures = engine.check_gates(state, d["impact"], d, actor=actor, when=parse_at(at),
                                       policy=policy)
         if failures and not d.get("forced") and self.force_reason is not None:
@@ -428,6 +484,8 @@ class _Writer:
                 raise ValidationError(
                     f"voiding event {seq} would leave outcomes of impact {data['impact']!r} "
                     "without any step; void those first", path="data.seq")
+        for check in VOID_CHECKS:
+            check(self, seq, type_, data)
 
     # -- the derived index -------------------------------------------------------------------
     def apply(self, seq: int, type_: str, at: str, d: dict[str, Any]) -> None:
@@ -451,7 +509,7 @@ class _Writer:
                 "seq": seq, "key": self.key, "at": at, "rel": d["relationship"],
                 "closed": 0, "steps": 0, "first_step": None})
         elif type_ == "step.taken":
-            i = dict(idx.get("impact", d["impact"]) or {})
+            i = idx.get("impact", d["impact"]) or {}
             i["steps"] += 1
             key = self.key
             if i.get("first_step") is None or key < i["first_step"]:
@@ -507,6 +565,8 @@ class _Writer:
                 r = dict(idx.get("relationship", rel_id) or {})
                 r["term"] = 0
                 idx.put("relationship", rel_id, r)
+        for update in VOID_UPDATES:
+            update(self, by_seq, seq, type_, data)
 
     def _live_rows(self, subject: str) -> list[tuple[str, str, Any]]:
         return [
@@ -586,7 +646,7 @@ class Ledger:
                     n = 0
                     for n, item in enumerate(events, 1):
                         obj = _as_dict(item)
-                        writer.add(obj, where(n) if where else None)
+                        writer.add(obj, (lambda n=n: where(n)) if where else None)
                         if progress is not None and n % 1000 == 0:
                             progress(n)
                     writer.finish()
@@ -760,13 +820,18 @@ class Ledger:
 
         ``explain``: also compute each status's ``reasons`` and ``missing`` (as ``next``).
         """
-        from . import engine
+        from . import engine, projection
 
         as_of = as_of or now_utc().date()
-        state = self.state(as_of=as_of, known_at=known_at)
-        reg = plugins.registries()
-        statuses = engine.evaluate(state, as_of, step_kinds=reg.step_rungs(), checks=reg.checks,
-                                   explain=explain)
+        statuses = None
+        if known_at is None and not explain:
+            # the stored projection, finished for the date: exactly the replay's answer
+            statuses = projection.statuses(self, as_of, plugins.registries())
+        if statuses is None:
+            state = self.state(as_of=as_of, known_at=known_at)
+            reg = plugins.registries()
+            statuses = engine.evaluate(state, as_of, step_kinds=reg.step_rungs(), checks=reg.checks,
+                                       explain=explain)
         return [s for s in statuses if include_closed or not s.closed]
 
     def status_of(self, impact_id: str, as_of: date | None = None,
@@ -873,7 +938,7 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
         for lineno, raw in enumerate(fh, 1):
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            if not raw.strip():
+            if raw.isspace() or not raw:
                 continue
             if b"\x00" in raw:
                 raise LeverageError(f"{name}:{lineno}: binary data, not JSON Lines")
@@ -919,3 +984,8 @@ def default_actor() -> str:
         return getpass.getuser()
     except Exception:
         return "unknown"
+
+
+# Core event types beyond DESIGN section 3 register their checks, index updates and state
+# handlers on import; importing them here makes every ledger, CLI or API, know them.
+from . import grievances as _grievances  # noqa: E402,F401

@@ -71,6 +71,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX events_policy ON events (seq) WHERE type = 'policy.set';
         """,
     ),
+    (
+        "0004_status_projection",
+        """
+        CREATE TABLE projection_meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE projection_status (
+            impact TEXT PRIMARY KEY,
+            rel TEXT NOT NULL,
+            source TEXT NOT NULL,
+            target TEXT NOT NULL,
+            core TEXT NOT NULL
+        );
+        CREATE INDEX projection_status_rel ON projection_status (rel);
+        CREATE INDEX events_other_types ON events (seq) WHERE type NOT IN (
+            'policy.set', 'party.added', 'party.updated', 'relationship.added',
+            'relationship.updated', 'relationship.ended', 'impact.opened', 'impact.reassessed',
+            'step.taken', 'step.outcome', 'assessment.recorded', 'decision.made', 'event.voided');
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

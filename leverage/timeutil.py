@@ -24,7 +24,7 @@ class TimeFormatError(LeverageError):
     pass
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def parse_at(value: str) -> datetime:
     """Parse a date (00:00 UTC) or an RFC 3339 date-time with offset into an aware UTC datetime."""
     if not isinstance(value, str):
@@ -43,9 +43,18 @@ def parse_at(value: str) -> datetime:
     raise TimeFormatError(f"must be a date YYYY-MM-DD or an RFC 3339 date-time, got {value!r}")
 
 
-@lru_cache(maxsize=65536)
+_WHOLE_SECONDS_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+
+
+@lru_cache(maxsize=4096)
 def at_key(value: str) -> str:
     """The sortable UTC key of an ``at`` value."""
+    if len(value) == 10 and _DATE.match(value):
+        parse_at(value)  # a real calendar date
+        return value + "T00:00:00.000000Z"
+    if len(value) == 20 and _WHOLE_SECONDS_Z.match(value):
+        parse_at(value)
+        return value[:19] + ".000000Z"
     return parse_at(value).strftime(KEY_FORMAT)
 
 

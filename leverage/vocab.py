@@ -28,3 +28,5 @@ ASSESSMENT_CONCLUSIONS: dict[str, tuple[str, ...]] = {
 }
 DECISIONS = ("continue", "suspend", "terminate", "reinstate", "close")
 LEVELS = ("low", "moderate", "high", "critical")
+GRIEVANCE_KINDS = ("complaint", "appeal", "concern")
+GRIEVANCE_OUTCOMES = ("upheld", "partly-upheld", "not-upheld", "withdrawn")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import vocab
-from ..grievances import GRIEVANCE_KINDS, GRIEVANCE_OUTCOMES
+from ..vocab import GRIEVANCE_KINDS, GRIEVANCE_OUTCOMES
 from .app import DATE, ONE_TO_FIVE, SLUG_T, App, at_option, echo_json, json_option, now_at, pass_app, print_table
 
 
