@@ -130,3 +130,29 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
         style = styles[i] if styles else None
         table.add_row(*(Text("" if v is None else str(v)) for v in row), style=style)
     Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def as_of_day(app: App, as_of: date | None) -> date:
+    """``--as-of``: the day asked (default today UTC); a day before the ledger's first event
+    is an error (nothing had happened yet)."""
+    from ..errors import LeverageError
+    from ..timeutil import now_utc
+
+    first = app.ledger().first_day()
+    if as_of is not None and first is not None and as_of < first:
+        raise LeverageError(
+            f"--as-of {as_of} is before the ledger's first event ({first}): nothing had happened")
+    return as_of or now_utc().date()
+
+
+def known_at_bound(value: str | None) -> str | None:
+    """``--known-at``: a date (the end of that UTC day) or an RFC 3339 time, as the bound on
+    ``recorded_at``."""
+    if value is None:
+        return None
+    from ..timeutil import TimeFormatError, parse_known_at
+
+    try:
+        return parse_known_at(value)
+    except TimeFormatError as exc:
+        raise click.BadParameter(str(exc), param_hint="--known-at") from None

@@ -11,32 +11,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import LeverageError
-from .app import DATE, SLUG_T, App, echo_json, pass_app, print_table
+from .app import DATE, SLUG_T, App, as_of_day, echo_json, known_at_bound, pass_app, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
 
-def _day(app: App, as_of: date | None) -> date:
-    from ..timeutil import now_utc
-
-    first = app.ledger().first_day()
-    if as_of is not None and first is not None and as_of < first:
-        raise LeverageError(
-            f"--as-of {as_of} is before the ledger's first event ({first}): nothing had happened")
-    return as_of or now_utc().date()
-
-
-def _known_at(value: str | None) -> str | None:
-    if value is None:
-        return None
-    from ..timeutil import TimeFormatError, parse_known_at
-
-    try:
-        return parse_known_at(value)
-    except TimeFormatError as exc:
-        raise click.BadParameter(str(exc), param_hint="--known-at") from None
+_day = as_of_day
+_known_at = known_at_bound
 
 
 def load_graph(app: App, as_of: date | None, known_at: str | None = None) -> nx.MultiDiGraph:
