@@ -70,6 +70,8 @@ def gc_paused() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
+
+
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -121,7 +123,8 @@ class Status:
             "overdue": self.overdue,
             "next": self.next,
             "relationship_status": self.relationship_status,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [{"code": f.code, "message": f.message, "source": f.source}
+                         for f in self.findings],  # (each f.to_dict(), inlined)
         }
 
     def to_next_dict(self) -> dict[str, Any]:
@@ -228,6 +231,11 @@ class _Policies:
 
     def _with_kinds(self, policy: Policy) -> Policy:
         return policy.with_step_kinds(self._extra) if self._extra else policy
+
+    @property
+    def const(self) -> Policy | None:
+        """The policy in force at every moment, when there is one."""
+        return self._const
 
     def at(self, when: datetime) -> Policy:
         if self._const is not None:
@@ -513,7 +521,7 @@ class _Context:
     """What every status of one evaluation shares."""
 
     __slots__ = ("state", "as_of", "cutoff", "policies", "policy", "rel_status", "checks",
-                 "explain", "tables", "parties")
+                 "explain", "tables", "parties", "memo")
 
     def __init__(
         self,
@@ -539,6 +547,8 @@ class _Context:
         self.tables = _tables(policy)
         #: relationship id -> counterparty (each asked once)
         self.parties: dict[str, str] = {}
+        #: the dated findings made so far (see _finish)
+        self.memo: dict[tuple[Any, ...], Finding] = {}
 
 
 class _Tables:
@@ -708,9 +718,13 @@ def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
     if not steps and not decisions:
         return []
     out: list[Finding] = []
-    records: list[Step | Decision] = [*steps, *decisions]
-    if steps and decisions:
-        records.sort(key=_key)
+    records: Sequence[Step | Decision]
+    if decisions:
+        records = [*steps, *decisions]
+        if steps:
+            records.sort(key=_key)
+    else:
+        records = steps
     # The severity in force before each record: the assessment before the first one ordered
     # after it (``_severity_before``), found by walking forward while records are in order.
     assessed = impact.assessments_of_severity
@@ -719,7 +733,9 @@ def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
     j = 0
     previous: _Key | None = None
     levels: dict[tuple[int, int], str] = {}
-    policy_at = ctx.policies.at
+    const = ctx.policies.const  # one policy for every moment (the usual case)
+    policy = const if const is not None else ctx.policy
+    tables = ctx.tables if policy is ctx.policy else _tables(policy)
     for record in records:
         when = record.when
         limit = (when, record.seq)
@@ -728,7 +744,9 @@ def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
         previous = limit
         while j < n and not keys[j] > limit:
             j += 1
-        policy = policy_at(when)
+        if const is None:
+            policy = ctx.policies.at(when)
+            tables = ctx.tables if policy is ctx.policy else _tables(policy)
         level = levels.get((id(policy), j))
         if level is None:
             if j:
@@ -737,7 +755,6 @@ def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
             else:
                 level = policy.level_of(impact.severity, impact.rights)
             levels[(id(policy), j)] = level
-        tables = ctx.tables if policy is ctx.policy else _tables(policy)
         if isinstance(record, Step):
             kind = record.kind
             rung = policy.step_kinds.get(kind)  # policy.rung_of(kind)
@@ -754,7 +771,7 @@ def _record_findings(ctx: _Context, impact: Impact) -> list[Finding]:
                     min_level=policy.ladder.proportionate[rung],
                 ))
             if deadline is not None:
-                day = _day(when)
+                day = when.date() if when.tzinfo is UTC else _day(when)
                 allowed = day + tables.allowed(level)
                 if deadline > allowed:
                     out.append(tables.finding(
@@ -1124,60 +1141,93 @@ def _core(ctx: _Context, impact: Impact) -> _Core:
     findings.extend(_record_findings(ctx, impact))
     return _Core(
         impact.id, rel_id, party, level, rung.name, due, nxt, rel_status, closed_by is not None,
-        deadline, days, worsened_finding, review, reassess, tuple(findings), whys,
+        deadline, days, worsened_finding, review, reassess,
+        tuple(_dedupe(findings)) if len(findings) > 1 else tuple(findings), whys,
     )
+
+
+#: codes of the findings that depend on the as-of date (:func:`_finish` adds them)
+_DATED_CODES = frozenset({"overdue", "review-due", "reassessment-due"})
 
 
 def _finish(
     core: _Core,
     as_of: date,
     policy: Policy,
-    extra: Iterable[Finding] = (),
+    extra: Sequence[Finding] = (),
     reasons: tuple[Finding, ...] = (),
     missing: tuple[str, ...] = (),
+    memo: dict[tuple[Any, ...], Finding] | None = None,
 ) -> Status:
     """The status of ``core`` as of ``as_of``: rule 5 (overdue) and the findings of rule 8
-    that depend on the date, then the static findings, then ``extra`` (the plugins')."""
-    findings: list[Finding] = []
+    that depend on the date, then the static findings, then ``extra`` (the plugins').
+
+    ``memo`` keeps the dated findings made for one ``as_of`` and ``policy`` (a finding is a
+    value: statuses may share one); many impacts share a due date and a level.
+    """
+    dated: list[Finding] = []
     due = core.due
     overdue = False
     if due is not None:
-        tables = _tables(policy)
+        if memo is None:
+            memo = {}
         if as_of > due:
             overdue = True
-            late = _days_text((as_of - due).days)
-            if core.deadline is not None:
-                kind, day = core.deadline
-                findings.append(tables.finding("overdue", "deadline", due=due.isoformat(),
-                                               kind=kind, date=day, late=late))
-            else:
-                findings.append(tables.finding("overdue", due=due.isoformat(),
-                                               days=_days_text(core.days), level=core.level,
-                                               late=late))
+            key: tuple[Any, ...] = ("overdue", due, core.deadline, core.days, core.level)
+            found = memo.get(key)
+            if found is None:
+                late = _days_text((as_of - due).days)
+                tables = _tables(policy)
+                if core.deadline is not None:
+                    kind, day = core.deadline
+                    found = tables.finding("overdue", "deadline", due=due.isoformat(),
+                                           kind=kind, date=day, late=late)
+                else:
+                    found = tables.finding("overdue", due=due.isoformat(),
+                                           days=_days_text(core.days), level=core.level,
+                                           late=late)
+                memo[key] = found
+            dated.append(found)
         elif core.worsened is not None:
             overdue = True
-            findings.append(core.worsened)
+            dated.append(core.worsened)
         if core.review is not None:
             since, allowed = core.review
             review_due = since + timedelta(days=allowed)
             if as_of > review_due:
-                findings.append(tables.finding(
-                    "review-due", since=since.isoformat(), days=_days_text(allowed),
-                    level=core.level, late=_days_text((as_of - review_due).days), rung=core.rung,
-                ))
+                key = ("review-due", since, allowed, core.level, core.rung)
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = _tables(policy).finding(
+                        "review-due", since=since.isoformat(), days=_days_text(allowed),
+                        level=core.level, late=_days_text((as_of - review_due).days),
+                        rung=core.rung,
+                    )
+                dated.append(found)
         if core.reassess is not None:
             last_assessed, every = core.reassess
             reassess_due = last_assessed + timedelta(days=every)
             if as_of > reassess_due:
-                findings.append(tables.finding(
-                    "reassessment-due", since=last_assessed.isoformat(),
-                    days=_days_text(every), late=_days_text((as_of - reassess_due).days),
-                ))
-    if findings:
-        findings.extend(core.findings)
-        findings.extend(extra)
+                key = ("reassessment-due", last_assessed, every)
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = _tables(policy).finding(
+                        "reassessment-due", since=last_assessed.isoformat(),
+                        days=_days_text(every), late=_days_text((as_of - reassess_due).days),
+                    )
+                dated.append(found)
+    static = core.findings
+    # The static findings are deduplicated already (by _core); the dated ones have distinct
+    # codes no static finding has (checked): then nothing needs deduplicating, unless the
+    # plugins added findings.
+    if extra:
+        findings = tuple(_dedupe([*dated, *static, *extra]))
+    elif not dated:
+        findings = static
+    elif static and any(f.code in _DATED_CODES for f in static):
+        findings = tuple(_dedupe([*dated, *static]))
     else:
-        findings = [*core.findings, *extra]
+        findings = (*dated, *static)
     return Status(
         impact=core.impact,
         relationship=core.relationship,
@@ -1188,7 +1238,7 @@ def _finish(
         overdue=overdue,
         next=core.next,
         relationship_status=core.relationship_status,
-        findings=tuple(_dedupe(findings)) if len(findings) > 1 else tuple(findings),
+        findings=findings,
         reasons=reasons,
         missing=missing,
         closed=core.closed,
@@ -1217,8 +1267,8 @@ def _status(ctx: _Context, impact: Impact) -> Status:
     extra = _plugin_findings(ctx, impact) if ctx.checks else ()
     if ctx.explain:
         reasons, missing = _explanation(ctx, impact, core)
-        return _finish(core, ctx.as_of, ctx.policy, extra, reasons, missing)
-    return _finish(core, ctx.as_of, ctx.policy, extra)
+        return _finish(core, ctx.as_of, ctx.policy, extra, reasons, missing, ctx.memo)
+    return _finish(core, ctx.as_of, ctx.policy, extra, memo=ctx.memo)
 
 
 def _sort_key(s: Status) -> tuple[bool, int, bool, date, str]:
@@ -1250,6 +1300,9 @@ def _context(
 
 def _cut_all(state: State, cutoff: datetime) -> list[Impact]:
     """Every impact of ``state`` opened before ``cutoff``, with its records before it."""
+    latest = getattr(state, "_latest", None)
+    if latest is not None and latest < cutoff:
+        return list(state.impacts.values())  # nothing at or after the cutoff: nothing to cut
     out = []
     for impact in state.impacts.values():
         cut = _cut(impact, cutoff)
@@ -1366,9 +1419,11 @@ def finish_cores(
                 core = by_id.get(impact.id)
                 if core is None:
                     raise ProjectionMismatch(f"no core for impact {impact.id}")
-                statuses.append(_finish(core, as_of, ctx.policy, _plugin_findings(ctx, impact)))
+                statuses.append(_finish(core, as_of, ctx.policy, _plugin_findings(ctx, impact),
+                                        memo=ctx.memo))
         else:
-            statuses = [_finish(core, as_of, policy) for core in cores]
+            memo: dict[tuple[Any, ...], Finding] = {}
+            statuses = [_finish(core, as_of, policy, memo=memo) for core in cores]
         statuses.sort(key=_sort_key)
         return statuses
 

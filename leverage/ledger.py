@@ -18,6 +18,7 @@ references, the decision gates of the policy in force and every plugin's
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import sys
@@ -320,7 +321,15 @@ class _Writer:
 
     def check_references(self, type_: str, at: str, actor: str, d: dict[str, Any]) -> None:
         get = self.index.get
-        if type_ == "party.added":
+        if type_ == "policy.set":
+            import hashlib
+
+            from .policy import Policy
+
+            if hashlib.sha256(d["content"].encode()).hexdigest() != d["sha256"]:
+                raise ValidationError("is not the SHA-256 of data.content", path="data.sha256")
+            Policy.from_content(d["content"])  # a policy the engine can apply, or a clear error
+        elif type_ == "party.added":
             self._new("party", d["id"])
         elif type_ == "party.updated":
             party = self._need("party", d["id"], "data.id")
@@ -646,7 +655,7 @@ class Ledger:
                     n = 0
                     for n, item in enumerate(events, 1):
                         obj = _as_dict(item)
-                        writer.add(obj, (lambda n=n: where(n)) if where else None)
+                        writer.add(obj, functools.partial(where, n) if where else None)
                         if progress is not None and n % 1000 == 0:
                             progress(n)
                     writer.finish()
@@ -738,7 +747,7 @@ class Ledger:
             cur = conn.execute(
                 f"SELECT seq, type, at, actor, data FROM events {where} ORDER BY at_key, seq",
                 params)
-            rows = (r for r in _batched(cur) if r[0] not in voided) if voided else _batched(cur)
+            rows = (r for r in cur if r[0] not in voided) if voided else cur
             state = fold(rows, as_of=as_of, known_at=known_at)
             if as_of is not None:
                 state = self._with_all_policies(state, conn, known_at)
@@ -762,7 +771,9 @@ class Ledger:
         import attrs
 
         extra = fold([row])
-        return attrs.evolve(state, policies=extra.policies)
+        kept = attrs.evolve(state, policies=extra.policies)
+        object.__setattr__(kept, "_latest", getattr(state, "_latest", None))  # (records' bound)
+        return kept
 
     def _impact_state(self, impact_id: str, until_key: str, *,
                       conn: sqlite3.Connection | None = None) -> State:
@@ -823,16 +834,20 @@ class Ledger:
         from . import engine, projection
 
         as_of = as_of or now_utc().date()
-        statuses = None
-        if known_at is None and not explain:
-            # the stored projection, finished for the date: exactly the replay's answer
-            statuses = projection.statuses(self, as_of, plugins.registries())
-        if statuses is None:
-            state = self.state(as_of=as_of, known_at=known_at)
-            reg = plugins.registries()
-            statuses = engine.evaluate(state, as_of, step_kinds=reg.step_rungs(), checks=reg.checks,
-                                       explain=explain)
-        return [s for s in statuses if include_closed or not s.closed]
+        # the collector paused throughout: a pass over the transient state costs as much as
+        # folding it (the state is freed, by reference counts, before it resumes)
+        with engine.gc_paused():
+            statuses = None
+            if known_at is None and not explain:
+                # the stored projection, finished for the date: exactly the replay's answer
+                statuses = projection.statuses(self, as_of, plugins.registries())
+            if statuses is None:
+                state = self.state(as_of=as_of, known_at=known_at)
+                reg = plugins.registries()
+                statuses = engine.evaluate(state, as_of, step_kinds=reg.step_rungs(),
+                                           checks=reg.checks, explain=explain)
+                del state
+            return [s for s in statuses if include_closed or not s.closed]
 
     def status_of(self, impact_id: str, as_of: date | None = None,
                   known_at: str | None = None) -> Any:
@@ -840,13 +855,16 @@ class Ledger:
         from . import engine
 
         as_of = as_of or now_utc().date()
-        state = self.state(as_of=as_of, known_at=known_at)
-        if impact_id not in state.impacts:
-            raise LeverageError(f"unknown impact {impact_id!r}" + (
-                f" as of {as_of}" if impact_id in self.state().impacts else ""))
-        reg = plugins.registries()
-        return engine.status_of(state, impact_id, as_of, step_kinds=reg.step_rungs(),
-                                checks=reg.checks, explain=True)
+        with engine.gc_paused():  # (see status)
+            state = self.state(as_of=as_of, known_at=known_at)
+            if impact_id not in state.impacts:
+                raise LeverageError(f"unknown impact {impact_id!r}" + (
+                    f" as of {as_of}" if impact_id in self.state().impacts else ""))
+            reg = plugins.registries()
+            found = engine.status_of(state, impact_id, as_of, step_kinds=reg.step_rungs(),
+                                     checks=reg.checks, explain=True)
+            del state
+            return found
 
     # -- export and verify -----------------------------------------------------------------
     def export(self, out: IO[bytes]) -> int:

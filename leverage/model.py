@@ -246,6 +246,9 @@ class State:
     head_seq: int = 0
     #: grievances and other plugin-defined projections
     extra: dict[str, Any] = attrs.field(factory=dict)
+    #: (private) the latest instant of any record, when the state builder knows it (else
+    #: None): the engine need not cut records at an as-of date after it
+    _latest: datetime | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def policy_record_at(self, when: datetime) -> PolicyRecord | None:
         """The latest ``policy.set`` at or before ``when``; the first governs earlier times."""

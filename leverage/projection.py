@@ -27,14 +27,22 @@ The projection is maintained lazily, on read, and never trusted blindly:
 Reading never waits for a writer: refreshed cores are written back in a short transaction
 of their own when the write lock is free (and skipped when the ledger is read-only or
 another process refreshed first). Inside a write transaction, for a past date, with
-``--known-at`` or with ``explain`` the status is replayed as before. Checks registered by
-plugins still run for every impact, on the state they always had (a fold of the log).
+``--known-at`` or with ``explain`` the status is replayed as before. Checks registered with
+``register_checks`` still run for every impact, on the state they always had (a fold of the
+log); the state is not built only when every check declares
+(:data:`leverage.engine.NEEDS_EXTRA`) that it finds nothing without its ``State.extra``
+projection and no event of the log folds into ``State.extra``.
+
+:func:`refresh` brings the projection up to date at once (a writer may call it after a
+commit). Cost: one row per impact (about 0.9 KB at 100,000 impacts); a rebuild costs about
+one replay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -95,19 +103,27 @@ def _sources_digest() -> str:
     from . import model, policy, state, timeutil, vocab
 
     h = hashlib.sha256(f"leverage-projection-{VERSION}".encode())
-    for module in (engine, state, model, policy, timeutil, vocab):
-        path = getattr(module, "__file__", None)
+    for module in (engine, state, model, policy, timeutil, vocab, sys.modules[__name__]):
         h.update(module.__name__.encode())
-        try:
-            h.update(Path(path).read_bytes() if path else b"")
-        except OSError:
-            pass
-    try:
-        h.update(Path(__file__).read_bytes())
-    except OSError:
-        pass
+        h.update(_source_of(module))
     _source_digest.append(h.hexdigest())
     return _source_digest[0]
+
+
+def _source_of(module: Any) -> bytes:
+    """The source of a module: its file, else what its loader gives (a zip), else nothing
+    (then :data:`VERSION` alone tells stored cores of different code apart)."""
+    path = getattr(module, "__file__", None)
+    try:
+        if path:
+            return Path(path).read_bytes()
+    except OSError:
+        pass
+    try:
+        source = module.__loader__.get_source(module.__name__)
+    except Exception:
+        return b""
+    return source.encode() if isinstance(source, str) else b""
 
 
 def fingerprint(step_kinds: Mapping[str, str]) -> str:
@@ -324,15 +340,17 @@ def _compute(ledger: Ledger, as_of: date, step_kinds: Mapping[str, str],
         if stamp > head:  # not this log's projection (a restored file?): rebuild
             stamp = None
     changes: _Changes | None = None
-    if stamp is not None:
+    if stamp is not None and stamp < head:
         total = conn.execute("SELECT COUNT(*) FROM projection_status").fetchone()[0]
-        changes = _changes(conn, stamp, total) if stamp < head else _Changes()
+        changes = _changes(conn, stamp, total)
+    elif stamp is not None:
+        changes = _Changes()  # up to date
     if changes is None:
-        state = ledger.state(as_of=as_of)
-        policy, cores = engine.cores(state, as_of, step_kinds=step_kinds)
-        delta = _Delta(expected, head, fp, full=True)
-        delta.upserts = [_row(core, state) for core in cores]
-        return _Answer(policy, cores, state if need_state else None, delta)
+        full = ledger.state(as_of=as_of)
+        policy, cores = engine.cores(full, as_of, step_kinds=step_kinds)
+        rebuilt = _Delta(expected, head, fp, full=True)
+        rebuilt.upserts = [_row(core, full) for core in cores]
+        return _Answer(policy, cores, full if need_state else None, rebuilt)
     fresh: list[_Core] = []
     if changes.impacts or changes.relationships:
         partial = _partial_state(conn, changes, as_of)
@@ -340,7 +358,7 @@ def _compute(ledger: Ledger, as_of: date, step_kinds: Mapping[str, str],
     else:
         partial = _policy_state(conn, as_of)
         policy = engine.policy_at_end_of(partial, as_of, step_kinds)
-    delta = None
+    delta: _Delta | None = None
     if stamp != head or fresh:
         delta = _Delta(expected, head, fp, full=False)
         delta.upserts = [_row(core, partial) for core in fresh]

@@ -50,8 +50,11 @@ class StateBuilder:
         #: into ``State.extra`` by ``build`` through ``FINISHERS``
         self.extra: dict[str, Any] = {}
         #: ``at`` -> its instant, for this fold (most ``at`` values repeat or are unique;
-        #: ``parse_at``'s bounded cache misses on large ledgers)
+        #: ``parse_at``'s bounded cache misses on large ledgers); deadlines -> dates
         self._whens: dict[str, datetime] = {}
+        self._dates: dict[str, date] = {}
+        #: a handler of a type core modules added ran (it may keep instants of its own)
+        self._foreign = False
 
     def when(self, at: str) -> datetime:
         """``parse_at(at)`` (the same value), memoised for this fold."""
@@ -65,6 +68,8 @@ class StateBuilder:
             self.head_seq = seq
         handler = _HANDLERS.get(type_)
         if handler is not None:
+            if type_ not in _CORE_TYPES:
+                self._foreign = True
             handler(self, seq, at, actor, data)
 
     def build(self, *, as_of: date | None = None, known_at: str | None = None) -> State:
@@ -84,10 +89,14 @@ class StateBuilder:
         policies = tuple(sorted(self.policies, key=lambda p: (p.when, p.seq)))
         extra = {name: FINISHERS[name](value) if name in FINISHERS else value
                  for name, value in self.extra.items()}
-        return State(
+        state = State(
             as_of=as_of, known_at=known_at, parties=parties, relationships=relationships,
             impacts=impacts, policies=policies, head_seq=self.head_seq, extra=extra,
         )
+        if self._whens and not self._foreign:
+            # every record's instant went through self.when: none is later than this
+            object.__setattr__(state, "_latest", max(self._whens.values()))
+        return state
 
 
 _DAY_AT = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
@@ -98,9 +107,11 @@ def _parse_stored_at(at: str) -> datetime:
     """``parse_at(at)`` with fast paths for the two shapes most ``at`` values have (a date,
     a UTC date-time to the second with ``Z``); anything else goes through ``parse_at``."""
     try:
-        if _DAY_AT.match(at):
-            return datetime(int(at[:4]), int(at[5:7]), int(at[8:]), tzinfo=UTC)
-        if _UTC_SECOND_AT.match(at):
+        n = len(at)
+        if n == 10:
+            if _DAY_AT.match(at):
+                return datetime(int(at[:4]), int(at[5:7]), int(at[8:]), tzinfo=UTC)
+        elif n == 20 and _UTC_SECOND_AT.match(at):
             moment = datetime.fromisoformat(at)
             if moment.tzinfo is UTC:
                 return moment
@@ -217,10 +228,15 @@ def _step(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> 
     if i is None:
         return
     deadline = d.get("deadline")
+    day = None
+    if deadline:
+        day = b._dates.get(deadline)
+        if day is None:
+            day = b._dates[deadline] = parse_date(deadline)
     i["steps"].append(Step(
-        seq, at, b.when(at), actor, d["kind"], d["summary"], d.get("id"),
-        parse_date(deadline) if deadline else None, tuple(d.get("with") or ()),
-        tuple(d.get("policy_refs") or ()), _attrs(d),
+        seq, at, b._whens.get(at) or b.when(at), actor, d["kind"], d["summary"], d.get("id"),
+        day, tuple(d.get("with") or ()), tuple(d.get("policy_refs") or ()),
+        d.get("attributes") or {},
     ))
 
 
@@ -228,8 +244,8 @@ def _outcome(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) 
     i = b.impacts.get(d["impact"])
     if i is None:
         return
-    i["outcomes"].append(Outcome(seq, at, b.when(at), actor, d["outcome"], d["summary"],
-                                 d.get("step"), _attrs(d)))
+    i["outcomes"].append(Outcome(seq, at, b._whens.get(at) or b.when(at), actor, d["outcome"],
+                                 d["summary"], d.get("step"), d.get("attributes") or {}))
 
 
 def _assessment(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
@@ -278,6 +294,10 @@ def register_handler(event_type: str, handler: Any) -> None:
     _HANDLERS[event_type] = handler
 
 
+#: The event types folded by this module's own handlers (the rest: core modules').
+_CORE_TYPES = frozenset(_HANDLERS)
+
+
 def fold(rows: Iterable[Row], *, as_of: date | None = None, known_at: str | None = None) -> State:
     """Build a state from rows ``(seq, type, at, actor, data)`` in business-time order.
 
@@ -287,6 +307,8 @@ def fold(rows: Iterable[Row], *, as_of: date | None = None, known_at: str | None
     builder = StateBuilder()
     loads = orjson.loads
     handlers = _HANDLERS
+    core = _CORE_TYPES
+    extended = len(handlers) > len(core)
     head = 0
     paused = gc.isenabled()
     gc.disable()
@@ -299,6 +321,8 @@ def fold(rows: Iterable[Row], *, as_of: date | None = None, known_at: str | None
                 continue
             if type(data) is not dict:
                 data = loads(data)
+            if extended and type_ not in core:
+                builder._foreign = True
             handler(builder, seq, at, actor, data)
         if head > builder.head_seq:
             builder.head_seq = head

@@ -581,3 +581,99 @@ def test_the_folds_reading_of_at_refuses_what_parse_at_refuses(bad: str) -> None
         parse_at(bad)
     with pytest.raises(LeverageError):
         _parse_stored_at(bad)
+
+
+# -- the engine's shortcuts -------------------------------------------------------------------
+
+def test_the_folds_bound_on_record_times_changes_no_answer(tmp_path: Path) -> None:
+    """``State._latest`` lets the engine skip cutting records at the as-of date; a state
+    without it (cut record by record) gives the same statuses, at every date."""
+    import attrs
+
+    ledger = _small_ledger(tmp_path / "l.db", n=200, seed=11)
+    reg = plugins.registries()
+    state = ledger.state()
+    assert state._latest is not None
+    assert all(r.when <= state._latest for i in state.impacts.values()
+               for r in (*i.steps, *i.decisions, *i.outcomes, *i.assessments,
+                         *i.assessments_of_severity))
+    unbounded = attrs.evolve(state)
+    assert unbounded._latest is None and unbounded == state
+    last = latest_day(ledger)
+    for as_of in (date(2021, 3, 1), last - timedelta(days=20), last, FAR):
+        for explain in (False, True):
+            got = engine.evaluate(state, as_of, step_kinds=reg.step_rungs(), checks=reg.checks,
+                                  explain=explain)
+            want = engine.evaluate(unbounded, as_of, step_kinds=reg.step_rungs(),
+                                   checks=reg.checks, explain=explain)
+            assert got == want
+
+
+def _record_findings_reference(ctx: Any, impact: Any) -> list[engine.Finding]:
+    """The engine's record findings as first written: the severity before each record by
+    ``_severity_before``, the policy by ``ctx.policies.at`` (the optimised walk must agree)."""
+    from leverage.model import Step
+
+    out: list[engine.Finding] = []
+    records: list[Any] = [*impact.steps, *impact.decisions]
+    if len(impact.steps) and len(impact.decisions):
+        records.sort(key=engine._key)
+    for record in records:
+        policy = ctx.policies.at(record.when)
+        severity, rights = engine._severity_before(impact, engine._key(record))
+        level = policy.level_of(severity, rights)
+        when = record.when
+        if isinstance(record, Step):
+            rung = policy.rung_of(record.kind)
+            if rung is None:
+                continue
+            if not policy.proportionate(rung, level):
+                out.append(engine._finding(
+                    policy, "disproportionate", kind=record.kind,
+                    date=engine._day(when).isoformat(), rung=rung, level=level,
+                    min_level=policy.ladder.proportionate[rung]))
+            if record.deadline is not None:
+                days = policy.days_for(level)
+                allowed = engine._day(when) + timedelta(days=days)
+                if record.deadline > allowed:
+                    out.append(engine._finding(
+                        policy, "lenient-deadline", kind=record.kind,
+                        date=engine._day(when).isoformat(), deadline=record.deadline.isoformat(),
+                        days=engine._days_text(days), level=level, allowed=allowed.isoformat()))
+            continue
+        if record.forced:
+            g = engine.GateInput(
+                ctx.state, engine._before(impact, engine._key(record)), policy, record.decision,
+                {"decision": record.decision, "approved_by": record.approved_by},
+                record.actor, when, level)
+            failed = engine._run_gates(g)
+            codes = ", ".join(dict.fromkeys(f.code for f in failed)) or "none"
+            out.append(engine._finding(policy, "forced-decision", decision=record.decision,
+                                       date=engine._day(when).isoformat(),
+                                       reason=record.forced, codes=codes))
+            out.extend(failed)
+        found = engine._disproportionate_decision(policy, record.decision, when, level)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_record_findings_walk_is_the_reference(tmp_path: Path, seed: int) -> None:
+    """Also with records and assessments out of (time, seq) order, and several policies."""
+    import attrs
+
+    ledger = _small_ledger(tmp_path / "l.db", n=250, seed=seed + 40)
+    state = ledger.state()
+    reg = plugins.registries()
+    rng = random.Random(seed)
+    impacts = list(state.impacts.values())
+    shuffled = []
+    for impact in impacts:
+        fields = {name: tuple(rng.sample(getattr(impact, name), len(getattr(impact, name))))
+                  for name in ("steps", "decisions", "assessments_of_severity")}
+        shuffled.append(attrs.evolve(impact, **fields))
+    for as_of in (FAR, latest_day(ledger)):
+        ctx = engine._context(state, as_of, impacts, None, (), reg.step_rungs(), False)
+        for impact in [*impacts, *shuffled]:
+            assert engine._record_findings(ctx, impact) == _record_findings_reference(ctx, impact)

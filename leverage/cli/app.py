@@ -105,7 +105,20 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    """Indented JSON on stdout (orjson: fast on large listings; the standard library for what
+    orjson writes differently: fractional numbers, integers beyond 64 bits, other types)."""
+    import orjson
+
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME,
+                            default=_strict).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    click.echo(text)
+
+
+def _strict(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
 
 
 def csv_safe(value: Any) -> str:
