@@ -195,3 +195,18 @@ def test_a_policy_file_failing_its_schema_is_one_error_line(invoke, ledger_db, t
     assert result.exit_code == 1
     assert "days.critical" in result.output and result.output.strip().count("\n") == 0
     assert open_ledger(ledger_db).count() == count
+
+
+def test_a_policy_set_whose_content_is_not_a_policy_is_refused(invoke, ledger_db, write_jsonl):
+    import hashlib
+
+    count = open_ledger(ledger_db).count()
+    content = '{"name": "broken"}'
+    bad = [ev("policy.set", "2021-01-06", name="broken", content=content,
+              sha256=hashlib.sha256(content.encode()).hexdigest())]
+    result = invoke("load", write_jsonl(bad, "bad-policy.jsonl"))
+    assert result.exit_code == 1 and "bad-policy.jsonl:1" in result.output
+    wrong_hash = [ev("policy.set", "2021-01-06", name="x", content=content, sha256="0" * 64)]
+    result = invoke("load", write_jsonl(wrong_hash, "bad-hash.jsonl"))
+    assert result.exit_code == 1 and "data.sha256" in result.output
+    assert open_ledger(ledger_db).count() == count
