@@ -634,10 +634,14 @@ def _tables(policy: Policy) -> _Tables:
     return found
 
 
-def _relationship_statuses(
-    state: State, impacts: Iterable[Impact], cutoff: datetime
+def relationship_statuses(
+    state: State, impacts: Iterable[Impact] | None = None, cutoff: datetime | None = None
 ) -> dict[str, str]:
-    """``terminated``, ``suspended``, ``ended`` or ``active`` for each relationship."""
+    """``terminated``, ``suspended``, ``ended`` or ``active`` for each relationship (DESIGN
+    section 5), in one pass over ``impacts`` (default: all of the state's); a relationship
+    counts as ended only when it ended before ``cutoff`` (default: whenever)."""
+    if impacts is None:
+        impacts = state.impacts.values()
     terminated: set[str] = set()
     suspended: set[str] = set()
     for impact in impacts:
@@ -657,7 +661,7 @@ def _relationship_statuses(
             out[rid] = "terminated"
         elif rid in suspended:
             out[rid] = "suspended"
-        elif rel.ended_at is not None and parse_at(rel.ended_at) < cutoff:
+        elif rel.ended_at is not None and (cutoff is None or parse_at(rel.ended_at) < cutoff):
             out[rid] = "ended"
         else:
             out[rid] = "active"
@@ -1292,7 +1296,7 @@ def _context(
         cutoff=cutoff,
         policies=policies,
         policy=policies.at(cutoff - _ONE_MICROSECOND),
-        rel_status=_relationship_statuses(state, impacts, cutoff),
+        rel_status=relationship_statuses(state, impacts, cutoff),
         checks=_prepare_checks(checks),
         explain=explain,
     )

@@ -73,28 +73,9 @@ def worse(a: str | None, b: str | None) -> str | None:
 
 def relationship_statuses(state: State) -> dict[str, str]:
     """:meth:`State.relationship_status` of every relationship, in one pass over impacts."""
-    terminated: set[str] = set()
-    suspended: set[str] = set()
-    for impact in state.impacts.values():
-        last = None
-        for d in impact.decisions:
-            if d.decision == "terminate":
-                terminated.add(impact.relationship)
-            elif d.decision in ("suspend", "reinstate"):
-                last = d.decision
-        if last == "suspend":
-            suspended.add(impact.relationship)
-    out: dict[str, str] = {}
-    for rid, rel in state.relationships.items():
-        if rid in terminated:
-            out[rid] = "terminated"
-        elif rid in suspended:
-            out[rid] = "suspended"
-        elif rel.ended_at is not None:
-            out[rid] = "ended"
-        else:
-            out[rid] = "active"
-    return out
+    from .engine import relationship_statuses as statuses
+
+    return statuses(state)
 
 
 def project(

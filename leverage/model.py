@@ -273,18 +273,9 @@ class State:
 
     def relationship_status(self, relationship_id: str) -> str:
         """``terminated``, ``suspended``, ``ended`` or ``active`` (DESIGN section 5)."""
-        rel = self.relationships[relationship_id]
-        impacts = self.impacts_of(relationship_id)
-        for impact in impacts:
-            if any(d.decision == "terminate" for d in impact.decisions):
-                return "terminated"
-        for impact in impacts:
-            last = None
-            for d in impact.decisions:
-                if d.decision in ("suspend", "reinstate"):
-                    last = d.decision
-            if last == "suspend":
-                return "suspended"
-        if rel.ended:
-            return "ended"
-        return "active"
+        from .engine import relationship_statuses
+
+        if relationship_id not in self.relationships:
+            raise KeyError(relationship_id)
+        single = attrs.evolve(self, relationships={relationship_id: self.relationships[relationship_id]})
+        return relationship_statuses(single, self.impacts_of(relationship_id))[relationship_id]

@@ -161,15 +161,17 @@ def rel_end(app: App, id: str, reason: str, at: str | None) -> None:
 @pass_app
 def rel_list(app: App, as_of: Any, as_json: bool) -> None:
     """List the relationships with their status."""
+    from ..engine import relationship_statuses
     from ..serialize import unstructure
 
     state = app.ledger().state(as_of=as_of)
     rels = sorted(state.relationships.values(), key=lambda r: r.id)
+    statuses = relationship_statuses(state)
     if as_json:
-        echo_json([{**unstructure(r), "status": state.relationship_status(r.id)} for r in rels])
+        echo_json([{**unstructure(r), "status": statuses[r.id]} for r in rels])
         return
     print_table("Relationships", ["id", "source", "type", "target", "status", "crucial", "leverage"],
-                [(r.id, r.source, r.type, r.target, state.relationship_status(r.id),
+                [(r.id, r.source, r.type, r.target, statuses[r.id],
                   "yes" if r.crucial else "", r.leverage) for r in rels])
 
 
