@@ -6,6 +6,20 @@ exit status 1.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+
+def field_path(parts: Iterable[Any]) -> str:
+    """A JSON path as messages name it: ``['rule', 1, 'severity']`` -> ``rule[1].severity``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
 
 class LeverageError(Exception):
     """A user-facing error: its message is one line naming what is wrong and where."""

@@ -29,7 +29,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from .errors import LeverageError
+from .errors import LeverageError, field_path
 from .model import LEVELS, Severity
 
 __all__ = [
@@ -637,16 +637,6 @@ def _canonical(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _path_text(parts: Any) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
-
-
 def _schema_check(doc: Mapping[str, Any], label: str) -> None:
     """Refuse ``doc`` if it fails the schema, naming the JSON path of the first bad field."""
     errors = list(_validator().iter_errors(doc))
@@ -660,20 +650,20 @@ def _schema_check(doc: Mapping[str, Any], label: str) -> None:
             patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
             for key in sorted(error.instance):
                 if key not in allowed and not any(p.search(key) for p in patterns):
-                    path = _path_text([*error.absolute_path, key])
+                    path = field_path([*error.absolute_path, key])
                     raise PolicyError(f"{label}: {path}: unknown key")
     for error in errors:
         if error.validator == "required" and isinstance(error.instance, dict):
             for key in error.validator_value:
                 if key not in error.instance:
-                    path = _path_text([*error.absolute_path, key])
+                    path = field_path([*error.absolute_path, key])
                     hint = (
                         "" if error.absolute_path
                         else " (a policy without extends gives every key)"
                     )
                     raise PolicyError(f"{label}: {path}: missing{hint}")
     error = errors[0]
-    path = _path_text(error.absolute_path)
+    path = field_path(error.absolute_path)
     if error.validator == "enum":
         choices = ", ".join(str(c) for c in error.validator_value)
         raise PolicyError(f"{label}: {path}: {error.instance!r} is not one of: {choices}")

@@ -7,6 +7,7 @@ and a source checkout alike.
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -38,3 +39,20 @@ def bundled_schema_names() -> list[str]:
         for p in schemas_dir().iterdir()
         if p.name.endswith(".schema.json")
     )
+
+
+def read_text(path: str | os.PathLike[str], what: str) -> str:
+    """A UTF-8 text file (a byte-order mark is allowed), or a one-line ``LeverageError``
+    naming the file and ``what`` it was meant to be."""
+    from .errors import LeverageError
+
+    name = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise LeverageError(f"{name}: cannot read the {what}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LeverageError(f"{name}: the {what} is not UTF-8 text (byte {exc.start})") from None

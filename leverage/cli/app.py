@@ -117,6 +117,23 @@ def echo_json(value: Any) -> None:
     click.echo(text)
 
 
+def echo_json_lines(objects: Iterable[Any]) -> None:
+    """One compact JSON object a line, keys sorted (events as ``--dry-run --json`` prints
+    them), written in chunks so large outputs stream."""
+    import orjson
+
+    out = click.get_text_stream("stdout")
+    chunk: list[str] = []
+    for obj in objects:
+        chunk.append(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode())
+        if len(chunk) >= 2000:
+            out.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
+    out.flush()
+
+
 def _strict(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 

@@ -112,18 +112,9 @@ def crm_command(app: App, file: str, fmt: str | None, mapping_file: str | None, 
 
 def _report(plan: Any, parsed: Any, ledger: Any, *, dry_run: bool, as_json: bool) -> None:
     if as_json:
-        import orjson
+        from leverage.cli.app import echo_json_lines
 
-        out = click.get_text_stream("stdout")
-        chunk: list[str] = []
-        for event in plan.events:
-            chunk.append(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode())
-            if len(chunk) >= 2000:
-                out.write("\n".join(chunk) + "\n")
-                chunk.clear()
-        if chunk:
-            out.write("\n".join(chunk) + "\n")
-        out.flush()
+        echo_json_lines(plan.events)
     elif dry_run and plan.events:
         rows = ((line if line is not None else "", e["type"], e["data"]["id"], _what(e))
                 for e, line in zip(plan.events, plan.lines, strict=True))

@@ -144,17 +144,9 @@ def load_bundled(name: str) -> Mapping:
 
 
 def load_file(path: str | os.PathLike[str]) -> Mapping:
-    name = str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise LeverageError(f"{name}: cannot read the mapping: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LeverageError(f"{name}: the mapping is not UTF-8 text (byte {exc.start})") from None
-    return parse(text, name)
+    from leverage.resources import read_text
+
+    return parse(read_text(path, "mapping"), str(path))
 
 
 def parse(text: str, name: str) -> Mapping:

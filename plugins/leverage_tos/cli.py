@@ -96,18 +96,9 @@ def _ingest_report(ingest: Any, ledger: Any, kept: list[dict[str, Any]] | None, 
                    as_json: bool) -> None:
     written = sum(ingest.counts.values())
     if as_json and kept is not None:
-        import orjson
+        from leverage.cli.app import echo_json_lines
 
-        out = click.get_text_stream("stdout")
-        chunk: list[str] = []
-        for event in kept:
-            chunk.append(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode())
-            if len(chunk) >= 2000:
-                out.write("\n".join(chunk) + "\n")
-                chunk.clear()
-        if chunk:
-            out.write("\n".join(chunk) + "\n")
-        out.flush()
+        echo_json_lines(kept)
     elif dry_run and kept:
         from leverage.cli.app import print_table
 

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from leverage import LeverageError
+from leverage.errors import field_path
 
 from .actions import EFFECTS
 
@@ -105,16 +106,10 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
     """Read, validate and build the rules file at ``path``."""
     import tomllib
 
+    from leverage.resources import read_text
+
     name = str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise LeverageError(f"{name}: cannot read the rules file: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LeverageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    text = read_text(path, "rules file")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -141,7 +136,7 @@ def check_rules_doc(doc: Any, name: str, text: str = "") -> None:
                 if key not in allowed:
                     path = [*error.absolute_path, key]
                     known = ", ".join(sorted(allowed))
-                    raise LeverageError(f"{name}:{locate(text, path)}: {path_text(path)}: unknown key "
+                    raise LeverageError(f"{name}:{locate(text, path)}: {field_path(path)}: unknown key "
                                         f"(known: {known})")
     for error in errors:
         if error.validator == "required" and isinstance(error.instance, dict):
@@ -149,7 +144,7 @@ def check_rules_doc(doc: Any, name: str, text: str = "") -> None:
                 if key not in error.instance:
                     path = [*error.absolute_path, key]
                     raise LeverageError(f"{name}:{locate(text, list(error.absolute_path))}: "
-                                        f"{path_text(path)}: missing")
+                                        f"{field_path(path)}: missing")
     error = errors[0]
     path = list(error.absolute_path)
     if error.validator == "enum":
@@ -162,7 +157,7 @@ def check_rules_doc(doc: Any, name: str, text: str = "") -> None:
         message = " ".join(error.message.split())
         if len(message) > 200:
             message = message[:197] + "..."
-    raise LeverageError(f"{name}:{locate(text, path)}: {path_text(path)}: {message}")
+    raise LeverageError(f"{name}:{locate(text, path)}: {field_path(path)}: {message}")
 
 
 def build(doc: dict[str, Any], name: str, text: str = "") -> Rules:
@@ -193,17 +188,6 @@ def build(doc: dict[str, Any], name: str, text: str = "") -> Rules:
         window_days=strikes.get("window_days", DEFAULT_WINDOW_DAYS), restrict=restrict,
         suspend=suspend, effects=effects, name=doc.get("name"), version=doc.get("version"),
     )
-
-
-def path_text(parts: Sequence[Any]) -> str:
-    """``['rule', 1, 'severity']`` -> ``rule[1].severity``."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
 
 
 # -- where a key is written ------------------------------------------------------------------
