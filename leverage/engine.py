@@ -47,6 +47,9 @@ __all__ = [
 PolicyFor = Callable[[datetime], Policy]
 #: ``(owner name, check)``: a check registered by a plugin.
 NamedCheck = tuple[str, Callable[..., Any]]
+#: a check ready to call: (owner, check, the keyword arguments it accepts or None for all,
+#: its ``applies_to`` predicate or None)
+_Prepared = tuple[str, Callable[..., Any], frozenset[str] | None, Callable[[Impact], Any] | None]
 
 #: A check registered with ``register_checks`` may carry this attribute, a tuple of names
 #: of ``State.extra`` projections (``check.needs_extra = ("grievances",)``): its promise
@@ -54,6 +57,15 @@ NamedCheck = tuple[str, Callable[..., Any]]
 #: fail, for any impact, policy and date. ``leverage status`` then skips building the state
 #: for it while no event of the log folds into ``State.extra`` (see leverage.projection).
 NEEDS_EXTRA = "needs_extra"
+
+#: A check registered with ``register_checks`` may carry this attribute, a predicate
+#: ``applies_to(impact) -> bool`` that reads only that impact's own records (``check.applies_to
+#: = lambda impact: bool(impact.decisions)``). The engine then calls the check only on the
+#: impacts for which it is true, and the ``state`` the check is given holds at least every
+#: impact for which it is true (with their relationships, the parties at their ends and the
+#: policies), not necessarily the others: ``leverage status`` folds just those from the log
+#: instead of all of it (see leverage.projection). A predicate that raises counts as true.
+APPLIES_TO = "applies_to"
 
 _MAX_SEQ = sys.maxsize
 
@@ -532,7 +544,7 @@ class _Context:
         policies: _Policies,
         policy: Policy,
         rel_status: Mapping[str, str],
-        checks: Sequence[tuple[str, Callable[..., Any], frozenset[str] | None]],
+        checks: Sequence[_Prepared],
         explain: bool,
     ) -> None:
         self.state = state
@@ -668,11 +680,26 @@ def relationship_statuses(
     return out
 
 
-def _prepare_checks(
-    checks: Iterable[NamedCheck],
-) -> list[tuple[str, Callable[..., Any], frozenset[str] | None]]:
-    """Each check with the keyword arguments it accepts (None: all of them)."""
-    out = []
+def applies(predicate: Callable[[Impact], Any] | None, impact: Impact) -> bool:
+    """Whether a check with ``predicate`` (:data:`APPLIES_TO`) is called on ``impact``."""
+    if predicate is None:
+        return True
+    try:
+        return bool(predicate(impact))
+    except Exception:  # the check itself is called, and reports its own failure
+        return True
+
+
+def applies_to_of(check: Callable[..., Any]) -> Callable[[Impact], Any] | None:
+    """The check's :data:`APPLIES_TO` predicate, or None (it applies to every impact)."""
+    predicate = getattr(check, APPLIES_TO, None)
+    return predicate if callable(predicate) else None
+
+
+def _prepare_checks(checks: Iterable[NamedCheck]) -> list[_Prepared]:
+    """Each check with the keyword arguments it accepts (None: all of them) and its
+    ``applies_to`` predicate."""
+    out: list[_Prepared] = []
     names = {"impact", "state", "policy", "as_of"}
     for owner, check in checks:
         accepted: frozenset[str] | None
@@ -685,7 +712,7 @@ def _prepare_checks(
                 accepted = None
             else:
                 accepted = frozenset(p.name for p in params if p.name in names)
-        out.append((owner, check, accepted))
+        out.append((owner, check, accepted, applies_to_of(check)))
     return out
 
 
@@ -699,7 +726,9 @@ def _as_finding(item: Any) -> Finding:
 
 def _plugin_findings(ctx: _Context, impact: Impact) -> list[Finding]:
     out: list[Finding] = []
-    for owner, check, accepted in ctx.checks:
+    for owner, check, accepted, predicate in ctx.checks:
+        if predicate is not None and not applies(predicate, impact):
+            continue
         args = {"impact": impact, "state": ctx.state, "policy": ctx.policy, "as_of": ctx.as_of}
         if accepted is not None:
             args = {k: v for k, v in args.items() if k in accepted}
@@ -1406,8 +1435,10 @@ def finish_cores(
     """The statuses of ``cores`` (see :func:`cores`) as of ``as_of``, sorted as
     :func:`evaluate` sorts them; with ``checks``, each impact's plugin findings are those
     the checks give on ``state`` (the state the cores were computed from, or a fold of the
-    same log), called in the order :func:`evaluate` calls them. Raises
-    :class:`ProjectionMismatch` when ``state`` does not hold exactly the cores' impacts."""
+    same log), called in the order :func:`evaluate` calls them. When every check declares
+    :data:`APPLIES_TO`, ``state`` may hold only the impacts some check applies to (cores of
+    other impacts get no plugin findings). Raises :class:`ProjectionMismatch` when ``state``
+    holds an impact without a core, or lacks one a check without ``applies_to`` needs."""
     checks = list(checks)
     with gc_paused():
         if checks:
@@ -1415,16 +1446,18 @@ def finish_cores(
                 raise ProjectionMismatch("checks need the state")
             impacts = _cut_all(state, _end_of(as_of))
             ctx = _context(state, as_of, impacts, None, checks, step_kinds, False)
+            partial = all(prepared[3] is not None for prepared in ctx.checks)
             by_id = {core.impact: core for core in cores}
-            if len(by_id) != len(impacts):
-                raise ProjectionMismatch("the state and the cores hold different impacts")
-            statuses = []
+            found: dict[str, list[Finding]] = {}
             for impact in impacts:
-                core = by_id.get(impact.id)
-                if core is None:
+                if impact.id not in by_id:
                     raise ProjectionMismatch(f"no core for impact {impact.id}")
-                statuses.append(_finish(core, as_of, ctx.policy, _plugin_findings(ctx, impact),
-                                        memo=ctx.memo))
+                found[impact.id] = _plugin_findings(ctx, impact)
+            if not partial and len(found) != len(by_id):
+                raise ProjectionMismatch("the state and the cores hold different impacts")
+            none: list[Finding] = []
+            statuses = [_finish(core, as_of, ctx.policy, found.get(core.impact, none),
+                                memo=ctx.memo) for core in by_id.values()]
         else:
             memo: dict[tuple[Any, ...], Finding] = {}
             statuses = [_finish(core, as_of, policy, memo=memo) for core in cores]

@@ -208,8 +208,8 @@ def _writer_policy(w: Any) -> Policy:
 
     w.flush()
     chosen = None
-    for key, data in w.conn.execute(
-            "SELECT at_key, data FROM events WHERE type = 'policy.set' ORDER BY at_key, seq"):
+    rows = w.conn.execute("SELECT at_key, seq, data FROM events WHERE type = 'policy.set'")
+    for key, _seq, data in sorted(rows):  # (sorted here: the partial index finds them)
         if chosen is None or key <= w.key:
             chosen = data
     return Policy.from_content(orjson.loads(chosen)["content"]) if chosen else default_policy()

@@ -99,7 +99,10 @@ def register_checks(register: Callable[[Callable[..., Any]], None]) -> None:
 
     Called once per process with the other registries. A check that requires another
     argument is refused at registration; a check that raises becomes a ``plugin-error``
-    finding naming the plugin, and the status is still computed.
+    finding naming the plugin, and the status is still computed. A check may carry
+    ``check.applies_to = predicate(impact) -> bool`` (see ``leverage.engine.APPLIES_TO``):
+    it is then called only on impacts for which the predicate is true, and ``leverage
+    status`` does not replay the whole log for it.
     """
 
 

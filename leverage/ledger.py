@@ -763,11 +763,13 @@ class Ledger:
         if known_at is not None:
             clause = "AND recorded_at <= ?"
             params.append(known_at)
-        row = conn.execute(
-            f"SELECT seq, type, at, actor, data FROM events WHERE type = 'policy.set' {clause} "
-            "ORDER BY at_key, seq LIMIT 1", params).fetchone()
-        if row is None:
+        # (the partial index finds them; ORDER BY at_key would walk the whole time index)
+        rows = conn.execute(
+            f"SELECT at_key, seq, type, at, actor, data FROM events WHERE type = 'policy.set' "
+            f"{clause}", params).fetchall()
+        if not rows:
             return state
+        row = min(rows)[1:]
         import attrs
 
         extra = fold([row])

@@ -27,11 +27,17 @@ The projection is maintained lazily, on read, and never trusted blindly:
 Reading never waits for a writer: refreshed cores are written back in a short transaction
 of their own when the write lock is free (and skipped when the ledger is read-only or
 another process refreshed first). Inside a write transaction, for a past date, with
-``--known-at`` or with ``explain`` the status is replayed as before. Checks registered with
-``register_checks`` still run for every impact, on the state they always had (a fold of the
-log); the state is not built only when every check declares
-(:data:`leverage.engine.NEEDS_EXTRA`) that it finds nothing without its ``State.extra``
-projection and no event of the log folds into ``State.extra``.
+``--known-at`` or with ``explain`` the status is replayed as before.
+
+Checks registered with ``register_checks`` run on a state folded from the log:
+
+- a check that declares :data:`leverage.engine.NEEDS_EXTRA` is skipped while no event of
+  the log folds into ``State.extra`` (it finds nothing without its projection);
+- when every other check declares :data:`leverage.engine.APPLIES_TO`, each stored row also
+  records which of them apply to its impact (evaluated when its core is computed, from the
+  same fold), and the state is a fold of just those impacts, their relationships' other
+  impacts, the parties at the ends and the policies (nothing at all when none applies);
+- otherwise the whole log is folded, as a replay does.
 
 :func:`refresh` brings the projection up to date at once (a writer may call it after a
 commit). Cost: one row per impact (about 0.9 KB at 100,000 impacts); a rebuild costs about
@@ -126,16 +132,35 @@ def _source_of(module: Any) -> bytes:
     return source.encode() if isinstance(source, str) else b""
 
 
-def fingerprint(step_kinds: Mapping[str, str]) -> str:
-    """What the stored cores depend on besides the log: the code and the plugins' step kinds."""
+def fingerprint(step_kinds: Mapping[str, str], checks: Sequence[tuple[str, Any]] = ()) -> str:
+    """What the stored rows depend on besides the log: the code, the plugins' step kinds and
+    the checks (each row records which checks' ``applies_to`` it satisfies, by position)."""
     h = hashlib.sha256(_sources_digest().encode())
     h.update(orjson.dumps(sorted(step_kinds.items())))
+    for owner, check in checks:
+        predicate = engine.applies_to_of(check)
+        h.update(orjson.dumps([owner, getattr(check, "__module__", None),
+                               getattr(check, "__qualname__", repr(check)), predicate is not None]))
+        if predicate is not None:
+            module = sys.modules.get(getattr(predicate, "__module__", None) or "")
+            h.update(_source_of(module) if module is not None else b"")
     return h.hexdigest()
+
+
+def _predicates(checks: Sequence[tuple[str, Any]]) -> list[tuple[int, Any]]:
+    """(position, ``applies_to``) of the checks that declare one."""
+    found = []
+    for i, (_owner, check) in enumerate(checks):
+        predicate = engine.applies_to_of(check)
+        if predicate is not None:
+            found.append((i, predicate))
+    return found
 
 
 # -- (de)serialising a core ---------------------------------------------------------------------
 
-def _encode(core: _Core) -> str:
+def _encode(core: _Core, applies: Sequence[int] = ()) -> str:
+    """A core and the positions of the checks that apply to its impact, as stored."""
     return orjson.dumps([
         core.party, core.level, core.rung, core.due.isoformat() if core.due is not None else None,
         core.next, core.relationship_status, core.closed,
@@ -145,12 +170,13 @@ def _encode(core: _Core) -> str:
         [core.review[0].isoformat(), core.review[1]] if core.review is not None else None,
         [core.reassess[0].isoformat(), core.reassess[1]] if core.reassess is not None else None,
         [[f.code, f.message, f.source] for f in core.findings],
+        list(applies),
     ]).decode()
 
 
-def _decode(impact: str, rel: str, text: str | bytes) -> _Core:
+def _decode(impact: str, rel: str, text: str | bytes) -> tuple[_Core, list[int]]:
     (party, level, rung, due, nxt, rel_status, closed, deadline, days, worsened, review,
-     reassess, findings) = orjson.loads(text)
+     reassess, findings, applies) = orjson.loads(text)
     fromiso = date.fromisoformat
     return _Core(
         impact, rel, party, level, rung, fromiso(due) if due is not None else None, nxt,
@@ -159,13 +185,22 @@ def _decode(impact: str, rel: str, text: str | bytes) -> _Core:
         (fromiso(review[0]), review[1]) if review is not None else None,
         (fromiso(reassess[0]), reassess[1]) if reassess is not None else None,
         tuple([Finding(f[0], f[1], f[2]) for f in findings]),
-    )
+    ), applies
 
 
-def _row(core: _Core, state: State) -> tuple[str, str, str, str, str]:
+def _applying(state: State, impact_id: str, predicates: Sequence[tuple[int, Any]]) -> list[int]:
+    if not predicates:
+        return []
+    impact = state.impacts[impact_id]
+    return [i for i, predicate in predicates if engine.applies(predicate, impact)]
+
+
+def _row(core: _Core, state: State, predicates: Sequence[tuple[int, Any]] = ()
+         ) -> tuple[str, str, str, str, str]:
     rel = state.relationships.get(core.relationship)
     source, target = (rel.source, rel.target) if rel is not None else ("", "")
-    return (core.impact, core.relationship, source, target, _encode(core))
+    return (core.impact, core.relationship, source, target,
+            _encode(core, _applying(state, core.impact, predicates)))
 
 
 # -- what changed since the stamp ---------------------------------------------------------------
@@ -273,10 +308,10 @@ def _partial_state(conn: sqlite3.Connection, changes: _Changes, as_of: date) -> 
 
 
 def _policy_state(conn: sqlite3.Connection, as_of: date) -> State:
-    rows = conn.execute(
-        "SELECT seq, type, at, actor, data FROM events WHERE type = 'policy.set' "
-        "ORDER BY at_key, seq").fetchall()
-    return fold(rows, as_of=as_of)
+    """A fold of every ``policy.set`` (found by their partial index, sorted here)."""
+    rows = sorted(conn.execute(
+        "SELECT at_key, seq, type, at, actor, data FROM events WHERE type = 'policy.set'"))
+    return fold((r[1:] for r in rows), as_of=as_of)
 
 
 # -- answering -----------------------------------------------------------------------------------
@@ -296,22 +331,24 @@ class _Delta:
 
 class _Answer:
     def __init__(self, policy: Policy, cores: list[_Core], state: State | None,
-                 delta: _Delta | None) -> None:
+                 checks: Sequence[tuple[str, Any]], delta: _Delta | None) -> None:
         self.policy = policy
         self.cores = cores
+        #: the state the checks run on (None: no check runs)
         self.state = state
+        #: the checks to run
+        self.checks = checks
         self.delta = delta
 
 
-def _checks_need_state(conn: sqlite3.Connection, checks: Sequence[tuple[str, Any]]) -> bool:
-    """Whether the checks must be run on the state: not when each declares (with
-    :data:`leverage.engine.NEEDS_EXTRA`) that it finds nothing on a state without those
-    ``extra`` projections, and no event of the log folds into ``State.extra`` at all."""
-    if not checks:
-        return False
-    if not all(getattr(check, engine.NEEDS_EXTRA, None) for _owner, check in checks):
-        return True
-    return conn.execute(_OTHER_EVENTS).fetchone() is not None
+def _running(conn: sqlite3.Connection, checks: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The checks to run: all but those that declare (with
+    :data:`leverage.engine.NEEDS_EXTRA`) that they find nothing on a state without those
+    ``extra`` projections, while no event of the log folds into ``State.extra`` at all."""
+    extra = [getattr(check, engine.NEEDS_EXTRA, None) for _owner, check in checks]
+    if any(extra) and conn.execute(_OTHER_EVENTS).fetchone() is None:
+        return [named for named, needs in zip(checks, extra, strict=True) if not needs]
+    return list(checks)
 
 
 def _usable(ledger: Ledger) -> bool:
@@ -319,10 +356,33 @@ def _usable(ledger: Ledger) -> bool:
     return getattr(ledger, "_writer", None) is None and not conn.in_transaction
 
 
+def _check_state(ledger: Ledger, as_of: date, checks: Sequence[tuple[str, Any]],
+                 applies: Mapping[str, list[int]], rels: Mapping[str, str],
+                 policies: State) -> State:
+    """The state the checks run on: when each declares ``applies_to``, a fold of the impacts
+    some of them apply to (with every impact of their relationships, the parties at the
+    ends and the policies; ``policies`` when there are none: a fold with every
+    ``policy.set``); else the whole state."""
+    if any(engine.applies_to_of(check) is None for _owner, check in checks):
+        return ledger.state(as_of=as_of)
+    changes = _Changes()
+    changes.relationships.update(rels[impact] for impact, applying in applies.items() if applying)
+    conn = ledger.store.conn
+    if not changes.relationships:
+        return policies  # no impact to check
+    wanted = changes.relationships
+    changes.impacts.update(impact for impact, rel in rels.items() if rel in wanted)
+    if len(changes.impacts) * 2 > len(rels):
+        return ledger.state(as_of=as_of)  # most of the log: one sequential fold is cheaper
+    return _partial_state(conn, changes, as_of)
+
+
 def _compute(ledger: Ledger, as_of: date, step_kinds: Mapping[str, str],
-             checks: Sequence[tuple[str, Any]], force_full: bool = False) -> _Answer | None:
-    """The cores for ``as_of`` and what to write back; None when the projection cannot
-    answer for that date (events dated after it, or an empty ledger)."""
+             checks: Sequence[tuple[str, Any]], *, run_checks: bool = True,
+             force_full: bool = False) -> _Answer | None:
+    """The cores for ``as_of``, the state the checks run on (unless not ``run_checks``) and
+    what to write back; None when the projection cannot answer for that date (events dated
+    after it, or an empty ledger)."""
     conn = ledger.store.conn
     head = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
     if not head:
@@ -330,8 +390,9 @@ def _compute(ledger: Ledger, as_of: date, step_kinds: Mapping[str, str],
     latest = conn.execute("SELECT MAX(at_key) FROM events").fetchone()[0]
     if latest >= end_of_day_key(as_of):
         return None
-    need_state = _checks_need_state(conn, checks)
-    fp = fingerprint(step_kinds)
+    running = _running(conn, checks) if run_checks else []
+    predicates = _predicates(checks)
+    fp = fingerprint(step_kinds, checks)
     meta = dict(conn.execute("SELECT key, value FROM projection_meta").fetchall())
     expected = (meta.get("stamp"), meta.get("fingerprint"))
     stamp: int | None = None
@@ -349,30 +410,39 @@ def _compute(ledger: Ledger, as_of: date, step_kinds: Mapping[str, str],
         full = ledger.state(as_of=as_of)
         policy, cores = engine.cores(full, as_of, step_kinds=step_kinds)
         rebuilt = _Delta(expected, head, fp, full=True)
-        rebuilt.upserts = [_row(core, full) for core in cores]
-        return _Answer(policy, cores, full if need_state else None, rebuilt)
+        rebuilt.upserts = [_row(core, full, predicates) for core in cores]
+        return _Answer(policy, cores, full if running else None, running, rebuilt)
     fresh: list[_Core] = []
+    applies: dict[str, list[int]] = {}
+    rels: dict[str, str] = {}
     if changes.impacts or changes.relationships:
         partial = _partial_state(conn, changes, as_of)
         policy, fresh = engine.cores(partial, as_of, step_kinds=step_kinds)
+        for core in fresh:
+            applies[core.impact] = _applying(partial, core.impact, predicates)
+            rels[core.impact] = core.relationship
     else:
         partial = _policy_state(conn, as_of)
         policy = engine.policy_at_end_of(partial, as_of, step_kinds)
     delta: _Delta | None = None
     if stamp != head or fresh:
         delta = _Delta(expected, head, fp, full=False)
-        delta.upserts = [_row(core, partial) for core in fresh]
+        delta.upserts = [_row(core, partial, predicates) for core in fresh]
         kept = {core.impact for core in fresh}
         delta.deletes = sorted(i for i in changes.impacts if i not in kept)
     skip = changes.impacts
-    cores = [
-        _decode(impact, rel, text)
-        for impact, rel, text in conn.execute("SELECT impact, rel, core FROM projection_status")
-        if impact not in skip
-    ]
+    cores = []
+    for impact, rel, text in conn.execute("SELECT impact, rel, core FROM projection_status"):
+        if impact in skip:
+            continue
+        core, applying = _decode(impact, rel, text)
+        cores.append(core)
+        rels[impact] = rel
+        if applying:
+            applies[impact] = applying
     cores.extend(fresh)
-    state = ledger.state(as_of=as_of) if need_state else None
-    return _Answer(policy, cores, state, delta)
+    state = _check_state(ledger, as_of, running, applies, rels, partial) if running else None
+    return _Answer(policy, cores, state, running, delta)
 
 
 def _write(conn: sqlite3.Connection, delta: _Delta) -> bool:
@@ -431,7 +501,7 @@ def statuses(ledger: Ledger, as_of: date, registries: Registries) -> list[Status
             _write(store.conn, answer.delta)
         try:
             return engine.finish_cores(answer.cores, as_of, answer.policy, state=answer.state,
-                                       checks=checks if answer.state is not None else (),
+                                       checks=answer.checks if answer.state is not None else (),
                                        step_kinds=step_kinds)
         except engine.ProjectionMismatch:  # pragma: no cover - a bug: the replay is the answer
             return None
@@ -450,7 +520,8 @@ def refresh(ledger: Ledger, registries: Registries | None = None, *, full: bool 
     store = ledger.store
     with engine.gc_paused():
         with store.read():
-            answer = _compute(ledger, now_utc().date(), reg.step_rungs(), (), force_full=full)
+            answer = _compute(ledger, now_utc().date(), reg.step_rungs(), reg.checks,
+                              run_checks=False, force_full=full)
         if answer is None or answer.delta is None:
             return False
         return _write(store.conn, answer.delta)

@@ -130,6 +130,11 @@ class Gen:
                     "id": sid}
             if rng.random() < 0.6:
                 data["deadline"] = (self.day + timedelta(days=rng.randrange(1, 120))).isoformat()
+            if rng.random() < 0.25:  # an enforcement action as the ToS ingest records it
+                data["attributes"] = {"tos": {
+                    "action": rng.choice(("warning", "label", "remove", "restrict")),
+                    "rule": {"id": "r1", "egregious": rng.random() < 0.1},
+                    "strikes": {"window_days": 4000, "restrict": 2, "suspend": 3}}}
             return {"type": "step.taken", "at": at, "actor": actor, "data": data}
         if roll < 0.66:
             data = {"impact": impact, "summary": "an outcome",
@@ -288,6 +293,7 @@ def test_the_random_ledgers_cover_the_rules(tmp_path: Path) -> None:
     assert {"overdue", "lenient-deadline", "disproportionate", "forced-decision",
             "reassessment-due", "crucial-relationship", "cease-own-contribution",
             "review-due"} <= codes
+    assert {"strike-threshold", "competing-rights-unassessed", "disproportionate"} <= codes
     assert {"monitor", "engage", "notice", "enforce", "suspend"} <= rungs
     assert {"active", "suspended", "terminated", "ended"} <= rel_statuses
     assert closed
@@ -386,7 +392,7 @@ def test_a_changed_fingerprint_rebuilds(tmp_path: Path, monkeypatch: pytest.Monk
     ledger = _small_ledger(tmp_path / "l.db")
     assert_same(ledger)
     before = stored(ledger)
-    monkeypatch.setattr(projection, "fingerprint", lambda step_kinds: "another code base")
+    monkeypatch.setattr(projection, "fingerprint", lambda step_kinds, checks=(): "another code base")
     assert_same(ledger)
     meta, rows = stored(ledger)
     assert meta["fingerprint"] == "another code base"
@@ -493,7 +499,7 @@ def test_a_check_declaring_needs_extra_is_skipped_only_without_such_events(
     reg = plugins.registries()
     reg.checks[:] = [("tester", check)]
     conn = ledger.store.conn
-    assert not projection._checks_need_state(conn, reg.checks)
+    assert projection._running(conn, reg.checks) == []
     assert projected(ledger, FAR) == replay(ledger, FAR)
     calls.clear()
     projected(ledger, FAR)
@@ -504,11 +510,135 @@ def test_a_check_declaring_needs_extra_is_skipped_only_without_such_events(
     conn.execute("INSERT INTO events (seq, recorded_at, prev, hash, type, at, at_key, actor, data)"
                  " VALUES (?, '2030-01-01T00:00:00.000000Z', ?, ?, 'x.test', '2022-01-01',"
                  " '2022-01-01T00:00:00.000000Z', 'ana', '{}')", (seq + 1, prev, "0" * 64))
-    assert projection._checks_need_state(conn, reg.checks)
+    assert projection._running(conn, reg.checks) == reg.checks
     expected = replay(ledger, FAR)
     calls.clear()
     assert projected(ledger, FAR) == expected
     assert sorted(calls) == sorted(ledger.state(as_of=FAR).impacts)
+
+
+def _mark(ledger: Ledger, impact: str) -> None:
+    ledger.append([{"type": "step.taken", "at": "2030-06-01", "data": {
+        "impact": impact, "kind": "dialogue", "summary": "marked"}}], actor="ana")
+
+
+def test_a_check_declaring_applies_to_runs_on_a_fold_of_the_impacts_it_applies_to(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "")
+    plugins.reset()
+    ledger = _small_ledger(tmp_path / "l.db", n=300, seed=11)
+    full = ledger.state(as_of=FAR)
+    assert len(full.impacts) > 20
+    first, quiet = sorted(full.impacts)[:2]
+    _mark(ledger, first)
+    calls: list[tuple[str, frozenset[str]]] = []
+
+    def check(impact: Any, state: Any) -> list[dict[str, str]]:
+        calls.append((impact.id, frozenset(state.impacts)))
+        return [{"code": "test-check", "message": f"{len(impact.steps)} steps",
+                 "source": "a test"}]
+
+    def marked(impact: Any) -> bool:
+        return any(step.summary == "marked" for step in impact.steps)
+
+    check.applies_to = marked  # type: ignore[attr-defined]
+    plugins.registries().checks.append(("tester", check))
+    expected = replay(ledger, FAR)
+    assert [c[0] for c in calls] == [first]  # the replay skips the others too
+    assert [s.impact for s in expected if any(f.code == "test-check" for f in s.findings)] == [first]
+    projected(ledger, FAR)  # builds the projection
+    calls.clear()
+    assert projected(ledger, FAR) == expected
+    assert [c[0] for c in calls] == [first]
+    rel = full.impacts[first].relationship
+    siblings = {i.id for i in full.impacts.values() if i.relationship == rel}
+    assert calls[0][1] == siblings  # a fold of that impact's relationship, not of the log
+    assert len(siblings) < len(full.impacts)
+    # an impact it comes to apply to is checked from then on (the stored rows follow the log)
+    _mark(ledger, quiet)
+    calls.clear()
+    assert projected(ledger, FAR) == replay(ledger, FAR)
+    calls.clear()
+    assert projected(ledger, FAR) == replay(ledger, FAR)
+    assert sorted({c[0] for c in calls}) == sorted({first, quiet})
+
+
+def _many_relationships(path: Path, n: int = 40) -> Ledger:
+    """``n`` accounts, each with one relationship and one impact with a step; the first has
+    three strikes and a suspension (what the built-in ToS checks apply to)."""
+    ledger = open_ledger(path, create=True)
+    events: list[dict[str, Any]] = [
+        {"type": "party.added", "at": "2024-01-01", "data": {"id": "host", "name": "Host", "kind": "self"}}]
+    for k in range(n):
+        events += [
+            {"type": "party.added", "at": "2024-01-01", "data": {"id": f"a{k}", "name": f"A{k}", "kind": "client"}},
+            {"type": "relationship.added", "at": "2024-01-01", "data": {
+                "id": f"r{k}", "source": "host", "target": f"a{k}", "type": "hosts"}},
+            {"type": "impact.opened", "at": "2024-01-02", "data": {
+                "id": f"i{k}", "relationship": f"r{k}", "rights": ["expression", "life"],
+                "summary": "threats", "severity": {"scale": 3, "scope": 2, "irremediability": 2},
+                "involvement": "contribute", "status": "actual"}},
+            {"type": "step.taken", "at": "2024-01-03", "data": {
+                "impact": f"i{k}", "kind": "dialogue", "summary": "a call"}},
+        ]
+    for day in ("2024-01-04", "2024-01-05", "2024-01-06"):
+        events.append({"type": "step.taken", "at": day, "data": {
+            "impact": "i0", "kind": "content-removal", "summary": "removed a post",
+            "attributes": {"tos": {"action": "remove", "rule": {"id": "r1"}}}}})
+    events.append({"type": "decision.made", "at": "2024-01-07", "data": {
+        "impact": "i0", "decision": "suspend", "rationale": "threats", "policy_refs": ["UNGP 19"],
+        "approved_by": "legal"}})
+    ledger.append(events, actor="ana", force_reason=lambda _d, _f: "forced in a test")
+    return ledger
+
+
+def test_a_status_with_applies_to_checks_does_not_fold_the_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = _many_relationships(tmp_path / "l.db")
+    SOON = date(2024, 2, 1)  # noqa: N806 - while the strikes count
+    expected = replay(ledger, SOON)
+    codes = {f.code for s in expected if s.impact == "i0" for f in s.findings}
+    assert {"strike-threshold", "competing-rights-unassessed"} <= codes
+    assert projected(ledger, SOON) == expected  # the built-in plugins' checks (applies_to)
+    folds: list[Any] = []
+    real = Ledger.state
+
+    def counting(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+        folds.append(kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "state", counting)
+    assert projected(ledger, SOON) == expected
+    assert folds == []
+    # a check that does not declare applies_to needs the whole state
+    plugins.registries().checks.append(("tester", lambda impact: []))
+    assert projected(ledger, SOON) == replay(ledger, SOON)
+    assert folds
+
+
+def test_an_applies_to_that_raises_counts_as_true(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "")
+    plugins.reset()
+    ledger = _small_ledger(tmp_path / "l.db")
+    calls: list[str] = []
+
+    def check(impact: Any) -> list[Any]:
+        calls.append(impact.id)
+        return []
+
+    def broken(impact: Any) -> bool:
+        raise ValueError("no")
+
+    check.applies_to = broken  # type: ignore[attr-defined]
+    plugins.registries().checks.append(("tester", check))
+    expected = replay(ledger, FAR)
+    every = sorted(ledger.state(as_of=FAR).impacts)
+    assert sorted(calls) == every
+    projected(ledger, FAR)
+    calls.clear()
+    assert projected(ledger, FAR) == expected
+    assert sorted(calls) == every
 
 
 def test_cores_of_a_partial_fold_are_the_full_folds(tmp_path: Path) -> None:
@@ -531,7 +661,8 @@ def test_a_core_survives_its_serialisation(tmp_path: Path) -> None:
     ledger = _small_ledger(tmp_path / "l.db", n=200, seed=5)
     _policy, cores = engine.cores(ledger.state(as_of=FAR), FAR)
     for core in cores:
-        again = projection._decode(core.impact, core.relationship, projection._encode(core))
+        again, applies = projection._decode(core.impact, core.relationship, projection._encode(core, [0, 2]))
+        assert applies == [0, 2]
         assert again == core
 
 

@@ -110,11 +110,12 @@ def echo_json(value: Any) -> None:
     import orjson
 
     try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME,
-                            default=_strict).decode()
+        data = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME,
+                            default=_strict)
     except (TypeError, orjson.JSONEncodeError):
-        text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
-    click.echo(text)
+        click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(data)  # UTF-8 bytes, written as they are (no copy through str)
 
 
 def echo_json_lines(objects: Iterable[Any]) -> None:

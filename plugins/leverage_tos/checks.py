@@ -9,6 +9,9 @@
   ``below-threshold`` (the latest one before it).
 
 Each reads the state it is given and nothing else; records dated after ``as_of`` are ignored.
+Each declares ``applies_to`` (see ``leverage.engine.APPLIES_TO``): the strike check applies to
+impacts with an ingested action, the Rabat checks to impacts with a suspension or termination,
+so ``leverage status`` folds only those impacts for them, not the whole log.
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ def strike_threshold(impact: Impact, state: State, as_of: date) -> list[dict[str
     return [{"code": "strike-threshold", "message": message, "source": STRIKE_SOURCE}]
 
 
+def _restricts(impact: Impact) -> bool:
+    return any(d.decision in ("suspend", "terminate") for d in impact.decisions)
+
+
 def competing_rights(impact: Impact, as_of: date) -> list[dict[str, str]]:
     """``competing-rights-unassessed`` and ``disproportionate`` (Rabat six-part test)."""
     if not impact.decisions:
@@ -86,6 +93,11 @@ def competing_rights(impact: Impact, as_of: date) -> list[dict[str, str]]:
                 "source": RABAT_SOURCE,
             })
     return out
+
+
+# the strike index reads the actions of every impact this applies to (and nothing else)
+strike_threshold.applies_to = _has_tos  # type: ignore[attr-defined]
+competing_rights.applies_to = _restricts  # type: ignore[attr-defined]
 
 
 def all_checks() -> list[Any]:
