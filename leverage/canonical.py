@@ -35,7 +35,7 @@ def jcs_reference(value: Any) -> str:
 def canonical(value: Any) -> bytes:
     """Canonical JSON bytes of ``value``."""
     out = orjson.dumps(value, option=_SORT)
-    if _ASTRAL.search(out):
+    if not out.isascii() and _ASTRAL.search(out):
         return jcs_reference(value).encode()
     return out
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from . import model
 from .errors import ValidationError
-from .timeutil import TimeFormatError, parse_at, parse_date
+from .timeutil import TimeFormatError, at_key, parse_at, parse_date
 
 SLUG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
 SLUG = re.compile(SLUG_PATTERN + r"\Z")
@@ -106,6 +107,7 @@ def one_of(choices: tuple[str, ...]) -> Checker:
             raise FieldError(path, f"must be one of {listed}, got {_show(value)}")
         return value
 
+    check.allowed = allowed  # type: ignore[attr-defined]  # (read by _compile)
     return check
 
 
@@ -125,6 +127,7 @@ def list_of(item: Checker, *, min_items: int = 0, unique: bool = False) -> Check
             raise FieldError(path, "must not repeat a value")
         return value
 
+    check.list_of = (item, min_items, unique)  # type: ignore[attr-defined]  # (read by _compile)
     return check
 
 
@@ -181,7 +184,9 @@ def severity(value: Any, path: str) -> dict[str, int]:
 # -- per-type specifications ---------------------------------------------------------------
 
 class Spec:
-    __slots__ = ("checks", "required", "allowed", "at_least_one")
+    """The fields of one event type's ``data``: required and optional, each with its checker."""
+
+    __slots__ = ("checks", "required", "allowed", "at_least_one", "_fast")
 
     def __init__(self, required: dict[str, Checker], optional: dict[str, Checker],
                  *, at_least_one: tuple[str, ...] = (), attributes: bool = True):
@@ -191,6 +196,15 @@ class Spec:
         self.required = tuple(required)
         self.allowed = frozenset(self.checks)
         self.at_least_one = at_least_one
+        self._fast: Callable[[Any], bool] | None = None
+
+    @property
+    def fast(self) -> Callable[[Any], bool]:
+        """A predicate that is true only for ``data`` that passes :func:`_check_object` (a
+        false answer proves nothing: the checkers then say what is wrong)."""
+        if self._fast is None:
+            self._fast = _compile(self)
+        return self._fast
 
 
 def _check_object(data: dict[str, Any], spec: Spec, path: str) -> None:
@@ -211,10 +225,91 @@ def _check_object(data: dict[str, Any], spec: Spec, path: str) -> None:
         raise FieldError(path, "must change at least one of " + ", ".join(spec.at_least_one))
 
 
-_SEVERITY = Spec(
-    {"scale": one_to_five, "scope": one_to_five, "irremediability": one_to_five}, {},
-    attributes=False,
-)
+# -- the fast path ----------------------------------------------------------------------------
+# ``leverage load`` checks millions of lines, nearly all of them valid. Each spec is compiled
+# (once, from the checkers above: no input is ever compiled) into one function of plain
+# tests that answers "valid" or "not sure"; when not sure, the checkers run and name the
+# error. The checkers stay the single statement of the rules; the compiled tests of a
+# checker must accept nothing it refuses (a test compares them on every spec).
+
+def _call_ok(check: Checker, value: Any) -> bool:
+    try:
+        check(value, "")
+    except FieldError:
+        return False
+    return True
+
+
+def _expr(check: Checker, var: str, names: dict[str, Any]) -> str:
+    """A Python expression on ``var`` true only when ``check`` accepts its value."""
+    simple = {
+        text: f"(type({var}) is str and {var} != '' and not {var}.isspace())",
+        slug: f"(type({var}) is str and _SLUG({var}) is not None)",
+        step_kind: f"(type({var}) is str and _STEP_KIND({var}) is not None)",
+        boolean: f"(type({var}) is bool)",
+        date_only: f"(type({var}) is str and _DATE_OK({var}))",
+        one_to_five: f"(type({var}) is int and 1 <= {var} <= 5)",
+        positive_int: f"(type({var}) is int and 1 <= {var} <= {MAX_INT})",
+        sha256: f"(type({var}) is str and _SHA256({var}) is not None)",
+    }
+    if check in simple:
+        return simple[check]
+    name = f"_c{len(names)}"
+    allowed = getattr(check, "allowed", None)
+    if isinstance(allowed, frozenset):
+        names[name] = allowed
+        return f"(type({var}) is str and {var} in {name})"
+    listed = getattr(check, "list_of", None)
+    if listed is not None:
+        item, min_items, unique = listed
+        inner = _expr(item, "x", names)
+        size = f" and len({var}) >= {min_items}" if min_items else ""
+        test = f"(type({var}) is list{size} and all({inner} for x in {var})"
+        if unique:
+            test += f" and len(set({var})) == len({var})"
+        return test + ")"
+    if check is severity:
+        keys = "_SEVERITY_KEYS"
+        return (f"(type({var}) is dict and {var}.keys() == {keys} and "
+                f"all(type(x) is int and 1 <= x <= 5 for x in {var}.values()))")
+    names[name] = check
+    return f"_call_ok({name}, {var})"
+
+
+def _compile(spec: Spec) -> Callable[[Any], bool]:
+    names: dict[str, Any] = {
+        "_SLUG": SLUG.match, "_STEP_KIND": STEP_KIND.match, "_SHA256": SHA256.match,
+        "_DATE_OK": _date_ok,
+        "_SEVERITY_KEYS": frozenset(_SEVERITY_FIELDS), "_call_ok": _call_ok,
+        "_ALLOWED": spec.allowed, "_MISSING": _MISSING,
+    }
+    lines = ["def fast(d):", "    if not d.keys() <= _ALLOWED: return False"]
+    for key, check in spec.checks.items():
+        test = _expr(check, "v", names)
+        lines.append(f"    v = d.get({key!r}, _MISSING)")
+        if key in spec.required:
+            lines.append(f"    if v is _MISSING or not {test}: return False")
+        else:
+            lines.append(f"    if v is not _MISSING and not {test}: return False")
+    if spec.at_least_one:
+        names["_AT_LEAST_ONE"] = spec.at_least_one
+        lines.append("    if not any(k in d for k in _AT_LEAST_ONE): return False")
+    lines.append("    return True")
+    namespace = dict(names)
+    exec("\n".join(lines), namespace)  # noqa: S102 - our own specs, never input
+    fast: Callable[[Any], bool] = namespace["fast"]
+    return fast
+
+
+@lru_cache(maxsize=4096)
+def _date_ok(value: str) -> bool:
+    return _call_ok(date_only, value)
+
+
+_MISSING = object()
+_SEVERITY_FIELDS = ("scale", "scope", "irremediability")
+
+_SEVERITY = Spec(dict.fromkeys(_SEVERITY_FIELDS, one_to_five), {}, attributes=False)
 
 _PARTY_FIELDS: dict[str, Checker] = {
     "name": text, "kind": one_of(model.PARTY_KINDS), "country": text, "sector": text,
@@ -324,12 +419,49 @@ def check_data(event_type: str, data: Any) -> dict[str, Any]:
     return data
 
 
+_PLAIN_FIELDS = frozenset(("type", "at", "actor", "data"))
+
+
+def _plain_ok(obj: Any) -> bool:
+    """True only for a plain event line (no chain fields) that :func:`check_line` accepts."""
+    if type(obj) is not dict or not obj.keys() <= _PLAIN_FIELDS:
+        return False
+    event_type = obj.get("type")
+    spec = SPECS.get(event_type) if type(event_type) is str else None
+    data = obj.get("data")
+    if spec is None or type(data) is not dict or not spec.fast(data):
+        return False
+    at = obj.get("at")
+    if type(at) is not str:
+        return False
+    try:
+        at_key(at)  # (cached: the writer asks for the key next)
+    except TimeFormatError:
+        return False
+    if "actor" in obj:
+        actor = obj["actor"]
+        if type(actor) is not str or actor == "" or actor.isspace():
+            return False
+    if event_type == "assessment.recorded":
+        allowed = model.ASSESSMENT_CONCLUSIONS.get(data["kind"])
+        if allowed and data["conclusion"] not in allowed:
+            return False
+    return True
+
+
 def check_line(obj: Any) -> dict[str, Any]:
     """Check one event line (field level only) and return it.
 
     Chain fields must come all four together or not at all. ``actor`` may be missing (the
     loading actor is used).
     """
+    if _plain_ok(obj):
+        return obj
+    return _check_line_fully(obj)
+
+
+def _check_line_fully(obj: Any) -> dict[str, Any]:
+    """:func:`check_line` by the checkers alone (what the fast path must agree with)."""
     try:
         if type(obj) is not dict:
             raise FieldError("line", f"must be a JSON object, got {_show(obj)}")
@@ -340,7 +472,7 @@ def check_line(obj: Any) -> dict[str, Any]:
                 raise FieldError(name, "is required")
         _type_check(obj["type"], "type")
         try:
-            parse_at(obj["at"])
+            at_key(obj["at"])  # (cached: the writer asks for the key next)
         except TimeFormatError as exc:
             raise FieldError("at", str(exc)) from None
         if "actor" in obj:

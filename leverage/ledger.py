@@ -76,6 +76,8 @@ class Index:
     #: kinds whose entries leave the cache once written (they grow with the log, not with the
     #: number of parties and impacts): a later lookup reads them back from the table
     EVICTED = ("step",)
+    #: at most this many entries of those kinds stay cached between batches (the latest)
+    TRANSIENT = 20000
 
     def __init__(self, conn: sqlite3.Connection, *, empty: bool = False):
         self.conn = conn
@@ -85,6 +87,9 @@ class Index:
         #: the id was evicted (then it is read back)
         self.empty = empty
         self.evicted: set[str] = set()
+        #: the cached entries of evicted kinds, oldest first: each flush keeps the latest
+        #: :data:`TRANSIENT` (an outcome usually follows its step closely)
+        self.transient: dict[tuple[str, str], None] = {}
 
     def get(self, kind: str, id_: str) -> dict[str, Any] | None:
         key = (kind, id_)
@@ -103,23 +108,37 @@ class Index:
             value["seq"] = row[0]
             value["key"] = row[1]
         self.cache[key] = value
+        if kind in self.EVICTED:
+            self.transient[key] = None
         return value
 
     def put(self, kind: str, id_: str, value: dict[str, Any] | None) -> None:
-        self.cache[(kind, id_)] = value
-        self.dirty.add((kind, id_))
+        key = (kind, id_)
+        self.cache[key] = value
+        self.dirty.add(key)
+        if kind in self.EVICTED:
+            self.transient.pop(key, None)
+            self.transient[key] = None
 
-    def flush(self) -> None:
-        if not self.dirty:
-            return
+    def flush(self, *, evicted_only: bool = False) -> None:
+        """Write the changed entries to the table (``evicted_only``: only those of the
+        evicted kinds, as the write path does between batches: the others stay cached, and
+        are written once, when the transaction ends or before anything reads the table)."""
+        if evicted_only:
+            dirty = [k for k in self.dirty if k[0] in self.EVICTED]
+            self.dirty.difference_update(dirty)
+        else:
+            dirty = list(self.dirty)
+            self.dirty.clear()
         upserts = []
         deletes = []
-        for key in self.dirty:
+        for key in dirty:
             value = self.cache[key]
             if value is None:
                 deletes.append(key)
             else:
-                info = {k: v for k, v in value.items() if k not in ("seq", "key")}
+                info = value.copy()
+                del info["seq"], info["key"]
                 upserts.append((key[0], key[1], value["seq"], value["key"], orjson.dumps(info).decode()))
         if deletes:
             self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
@@ -128,18 +147,23 @@ class Index:
                 "INSERT OR REPLACE INTO entities (kind, id, seq, at_key, info) VALUES (?, ?, ?, ?, ?)",
                 upserts,
             )
-        self.dirty.clear()
-        for key in [k for k in self.cache if k[0] in self.EVICTED]:
-            if self.empty:
-                self.evicted.add(key[1])
-            del self.cache[key]
+        transient = self.transient
+        excess = len(transient) - self.TRANSIENT
+        if excess > 0:
+            cache = self.cache
+            for key in list(transient)[:excess]:
+                if key in self.dirty:
+                    continue
+                del transient[key], cache[key]
+                if self.empty:
+                    self.evicted.add(key[1])
 
 
 class _Writer:
     """One write transaction: checks each event and buffers its row."""
 
     def __init__(self, ledger: Ledger, conn: sqlite3.Connection, *, actor: str,
-                 force_now: datetime | None = None):
+                 force_now: datetime | None = None, bulk: bool = False):
         self.ledger = ledger
         self.conn = conn
         self.actor = actor
@@ -150,11 +174,16 @@ class _Writer:
             (k, seq, orjson.loads(d)["content"]) for seq, k, d in conn.execute(
                 "SELECT seq, at_key, data FROM events WHERE type = 'policy.set'")]
         self._policies: dict[str, Any] = {}
-        #: a new ledger builds its time index once, at the end of the transaction
-        self.deferred_index = False
-        if self.head_seq == 0:
-            conn.execute("DROP INDEX IF EXISTS events_at")
-            self.deferred_index = True
+        #: a bulk write into a (nearly) empty ledger drops the indexes of the events table
+        #: and builds each once (sorting beats a B-tree insert per row), at the end of the
+        #: transaction or before anything reads the table (see :meth:`flush`)
+        self.deferred: list[str] = []
+        if bulk and self.head_seq < BATCH:
+            for name, sql in conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name").fetchall():
+                conn.execute(f'DROP INDEX "{name}"')
+                self.deferred.append(sql)
         row = conn.execute("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         now = format_recorded(force_now or now_utc())
         self.recorded_at = max(now, row[0]) if row else now
@@ -242,8 +271,8 @@ class _Writer:
         if type_ == "policy.set":
             self.policy_rows.append((self.key, seq, data["content"]))
         if len(self.pending) >= BATCH:
-            self.flush()
-            self.index.flush()
+            self._write_pending()
+            self.index.flush(evicted_only=True)
 
     def _run_validators(self, event: Event) -> None:
         for call in self.validators:
@@ -256,7 +285,7 @@ class _Writer:
                     f"plugin {call.plugin_name} failed in validate_event: {type(exc).__name__}: {exc}"
                 ) from None
 
-    def flush(self) -> None:
+    def _write_pending(self) -> None:
         if self.pending:
             self.conn.executemany(
                 "INSERT INTO events (seq, recorded_at, prev, hash, type, at, at_key, actor, data,"
@@ -265,12 +294,17 @@ class _Writer:
             )
             self.pending.clear()
 
+    def flush(self) -> None:
+        """Make the events table complete and indexed: call before reading it."""
+        self._write_pending()
+        if self.deferred:
+            for sql in self.deferred:
+                self.conn.execute(sql)
+            self.deferred.clear()
+
     def finish(self) -> None:
         self.flush()
         self.index.flush()
-        if self.deferred_index:
-            self.conn.execute("CREATE INDEX IF NOT EXISTS events_at ON events (at_key, seq)")
-            self.deferred_index = False
 
     def policy_at_key(self, key: str) -> Any:
         """The policy in force at ordering key ``key``, with the registered step kinds."""
@@ -629,6 +663,7 @@ class Ledger:
                progress: Callable[[int], None] | None = None,
                dry_run: bool = False,
                force_reason: Callable[[dict[str, Any], list[Any]], str | None] | None = None,
+               bulk: bool = False,
                ) -> list[Event]:
         """Check and write ``events`` in one transaction: all of them or none.
 
@@ -642,12 +677,14 @@ class Ledger:
         it (importers use it so that legal sees what was done outside the policy).
         Returns the events written, with their chain fields, when a plugin listens to
         ``event_recorded`` or on a dry run (else an empty list; see :attr:`last_count`).
+        ``bulk``: many events (``load`` and importers say so): into a ledger of fewer than
+        a few thousand events they are written faster (the table's indexes are built once).
         """
         actor = actor or default_actor()
         written: list[Event] = []
         try:
             with self.store.write() as conn:
-                writer = _Writer(self, conn, actor=actor)
+                writer = _Writer(self, conn, actor=actor, bulk=bulk)
                 writer.keep_events = writer.keep_events or dry_run
                 writer.force_reason = force_reason
                 self._writer = writer
@@ -699,7 +736,7 @@ class Ledger:
                 yield obj
 
         self.append(events(), actor=actor, where=lambda n: f"{name}:{current[0]}",
-                    progress=progress)
+                    progress=progress, bulk=True)
         return self.last_count
 
     # -- reading ---------------------------------------------------------------------------

@@ -48,13 +48,20 @@ _WHOLE_SECONDS_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 
 @lru_cache(maxsize=4096)
 def at_key(value: str) -> str:
-    """The sortable UTC key of an ``at`` value."""
-    if len(value) == 10 and _DATE.match(value):
-        parse_at(value)  # a real calendar date
-        return value + "T00:00:00.000000Z"
-    if len(value) == 20 and _WHOLE_SECONDS_Z.match(value):
-        parse_at(value)
-        return value[:19] + ".000000Z"
+    """The sortable UTC key of an ``at`` value; raises :class:`TimeFormatError` for what
+    :func:`parse_at` refuses. (The two usual shapes, a date and whole seconds in UTC, skip
+    building a datetime: ``leverage load`` keys every line.)"""
+    if type(value) is str:
+        n = len(value)
+        try:
+            if n == 10 and _DATE.match(value):
+                date.fromisoformat(value)  # a real calendar date
+                return value + "T00:00:00.000000Z"
+            if n == 20 and _WHOLE_SECONDS_Z.match(value):
+                datetime.fromisoformat(value[:19])  # a real date and time of day
+                return value[:19] + ".000000Z"
+        except ValueError:
+            pass  # parse_at gives the error
     return parse_at(value).strftime(KEY_FORMAT)
 
 

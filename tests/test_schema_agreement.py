@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import leverage.grievances  # noqa: F401  (registers the grievance event types with check_line)
@@ -517,3 +519,59 @@ def test_cross_field_rules_are_in_the_schema(line: Any) -> None:
 
     assert not VALIDATOR.is_valid(line)
     check_line(copy.deepcopy(line))  # field by field, each is fine
+
+
+# ``leverage load`` first asks a compiled fast path (``leverage.events._plain_ok``) whether a
+# plain line is valid, and runs the checkers only when it is not sure. The fast path must never
+# accept a line the checkers refuse, and should accept the valid lines (or the load is slow).
+
+@pytest.mark.parametrize("line", [c[1] for c in INVALID + INTEGRAL_FLOATS],
+                         ids=_ids(INVALID + INTEGRAL_FLOATS))
+def test_the_fast_path_refuses_every_invalid_line(line: Any) -> None:
+    from leverage.events import _plain_ok
+
+    assert not _plain_ok(copy.deepcopy(line))
+
+
+@pytest.mark.parametrize("line", [c[1] for c in VALID], ids=_ids(VALID))
+def test_the_fast_path_accepts_the_valid_plain_lines(line: Any) -> None:
+    from leverage.events import CHAIN_FIELDS, _plain_ok
+
+    assert _plain_ok(copy.deepcopy(line)) == (not any(f in line for f in CHAIN_FIELDS))
+
+
+_ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-3, max_value=2**54),
+    st.floats(allow_nan=False), st.sampled_from(["", " ", "\u2003", "x", "a b", "2021-02-30",
+                                                "2021-01-07", "2021-01-07T10:00:00Z", "ok-id",
+                                                "-bad", "id with space", "é", "life", "critical",
+                                                "supplies", "UNGP 19"]),
+    st.lists(st.sampled_from(["life", "expression", "", "x", "life"]), max_size=3),
+    st.dictionaries(st.sampled_from(["scale", "scope", "irremediability", "other", "n"]),
+                    st.one_of(st.integers(-1, 7), st.floats(allow_nan=False), st.text(max_size=2)),
+                    max_size=4),
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.sampled_from(VALID), key=st.text(max_size=12), value=_ODD_VALUES,
+       where=st.sampled_from(["data", "top"]), drop=st.booleans())
+def test_the_fast_path_never_accepts_what_the_checkers_refuse(
+        case: tuple[str, Any], key: str, value: Any, where: str, drop: bool) -> None:
+    from leverage.errors import ValidationError
+    from leverage.events import _check_line_fully, _plain_ok
+
+    line = copy.deepcopy(case[1])
+    target = line["data"] if where == "data" and isinstance(line.get("data"), dict) else line
+    existing = sorted(target)
+    if drop and existing:
+        del target[existing[len(key) % len(existing)]]
+    elif existing and key[:1] and key[0] in "0123456789":
+        target[existing[int(key[0]) % len(existing)]] = value  # change a field the spec knows
+    else:
+        target[key] = value
+    if _plain_ok(copy.deepcopy(line)):
+        try:
+            _check_line_fully(copy.deepcopy(line))
+        except ValidationError as exc:  # pragma: no cover - the failure this test is for
+            pytest.fail(f"the fast path accepted {line!r}, the checkers refuse it: {exc}")
