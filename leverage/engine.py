@@ -15,19 +15,18 @@ DESIGN section 4 and the implementation of each named gate check (:data:`GATES`)
 
 from __future__ import annotations
 
-import gc
 import inspect
 import sys
 import weakref
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import attrs
 
 from .errors import LeverageError
+from .gcpause import gc_paused
 from .model import Assessment, Decision, Impact, Outcome, Severity, State, Step
 from .policy import LEVEL_INDEX, Policy, default_policy
 from .timeutil import parse_at
@@ -68,20 +67,6 @@ NEEDS_EXTRA = "needs_extra"
 APPLIES_TO = "applies_to"
 
 _MAX_SEQ = sys.maxsize
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (restored afterwards): evaluating a large ledger
-    makes millions of small objects and no cycles, and the collector's passes over them
-    cost a third of the time."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 _ONE_MICROSECOND = timedelta(microseconds=1)

@@ -422,31 +422,32 @@ def check_data(event_type: str, data: Any) -> dict[str, Any]:
 _PLAIN_FIELDS = frozenset(("type", "at", "actor", "data"))
 
 
-def _plain_ok(obj: Any) -> bool:
-    """True only for a plain event line (no chain fields) that :func:`check_line` accepts."""
+def plain_key(obj: Any) -> str | None:
+    """The at key of a plain event line (no chain fields) that :func:`check_line` accepts;
+    None when the line is not such a line, or may not be (then :func:`check_line` tells)."""
     if type(obj) is not dict or not obj.keys() <= _PLAIN_FIELDS:
-        return False
+        return None
     event_type = obj.get("type")
     spec = SPECS.get(event_type) if type(event_type) is str else None
     data = obj.get("data")
     if spec is None or type(data) is not dict or not spec.fast(data):
-        return False
+        return None
     at = obj.get("at")
     if type(at) is not str:
-        return False
+        return None
     try:
-        at_key(at)  # (cached: the writer asks for the key next)
+        key = at_key(at)
     except TimeFormatError:
-        return False
+        return None
     if "actor" in obj:
         actor = obj["actor"]
         if type(actor) is not str or actor == "" or actor.isspace():
-            return False
+            return None
     if event_type == "assessment.recorded":
         allowed = model.ASSESSMENT_CONCLUSIONS.get(data["kind"])
         if allowed and data["conclusion"] not in allowed:
-            return False
-    return True
+            return None
+    return key
 
 
 def check_line(obj: Any) -> dict[str, Any]:
@@ -455,7 +456,7 @@ def check_line(obj: Any) -> dict[str, Any]:
     Chain fields must come all four together or not at all. ``actor`` may be missing (the
     loading actor is used).
     """
-    if _plain_ok(obj):
+    if plain_key(obj) is not None:
         return obj
     return _check_line_fully(obj)
 
@@ -497,8 +498,23 @@ def _check_line_fully(obj: Any) -> dict[str, Any]:
     return obj
 
 
+#: the subject of each core event type: (kind prefix, field of data holding the id)
+_SUBJECT_FIELDS: dict[str, tuple[str, str]] = {
+    "party.added": ("party:", "id"), "party.updated": ("party:", "id"),
+    "relationship.added": ("relationship:", "id"), "relationship.updated": ("relationship:", "id"),
+    "relationship.ended": ("relationship:", "id"), "impact.opened": ("impact:", "id"),
+    "impact.reassessed": ("impact:", "id"), "step.taken": ("impact:", "impact"),
+    "step.outcome": ("impact:", "impact"), "assessment.recorded": ("impact:", "impact"),
+    "decision.made": ("impact:", "impact"),
+}
+
+
 def subject_of(event_type: str, data: dict[str, Any]) -> str | None:
     """The entity an event is about, as ``kind:id`` (indexed by the store)."""
+    fields = _SUBJECT_FIELDS.get(event_type)
+    if fields is not None:
+        value = data.get(fields[1])
+        return fields[0] + value if type(value) is str else None
     extra = SUBJECTS.get(event_type)
     if extra is not None:
         return extra(data)

@@ -18,7 +18,6 @@ references, the decision gates of the policy in force and every plugin's
 
 from __future__ import annotations
 
-import functools
 import os
 import sqlite3
 import sys
@@ -32,7 +31,8 @@ import orjson
 from . import plugins
 from .canonical import canonical, event_hash, export_line
 from .errors import ChainError, GateError, LeverageError, ValidationError
-from .events import ZERO_HASH, check_line, subject_of
+from .events import ZERO_HASH, check_line, plain_key, subject_of
+from .gcpause import gc_paused
 from .model import Event, State
 from .state import fold
 from .store import Store, open_store
@@ -82,7 +82,9 @@ class Index:
     def __init__(self, conn: sqlite3.Connection, *, empty: bool = False):
         self.conn = conn
         self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        #: changed entries not yet written: of the kinds kept, and of the evicted kinds
         self.dirty: set[tuple[str, str]] = set()
+        self.dirty_transient: set[tuple[str, str]] = set()
         #: the table was empty when the transaction began: a miss is an unknown id, unless
         #: the id was evicted (then it is read back)
         self.empty = empty
@@ -115,20 +117,21 @@ class Index:
     def put(self, kind: str, id_: str, value: dict[str, Any] | None) -> None:
         key = (kind, id_)
         self.cache[key] = value
-        self.dirty.add(key)
         if kind in self.EVICTED:
+            self.dirty_transient.add(key)
             self.transient.pop(key, None)
             self.transient[key] = None
+        else:
+            self.dirty.add(key)
 
     def flush(self, *, evicted_only: bool = False) -> None:
         """Write the changed entries to the table (``evicted_only``: only those of the
         evicted kinds, as the write path does between batches: the others stay cached, and
         are written once, when the transaction ends or before anything reads the table)."""
-        if evicted_only:
-            dirty = [k for k in self.dirty if k[0] in self.EVICTED]
-            self.dirty.difference_update(dirty)
-        else:
-            dirty = list(self.dirty)
+        dirty = list(self.dirty_transient)
+        self.dirty_transient.clear()
+        if not evicted_only:
+            dirty += self.dirty
             self.dirty.clear()
         upserts = []
         deletes = []
@@ -152,8 +155,6 @@ class Index:
         if excess > 0:
             cache = self.cache
             for key in list(transient)[:excess]:
-                if key in self.dirty:
-                    continue
                 del transient[key], cache[key]
                 if self.empty:
                     self.evicted.add(key[1])
@@ -200,19 +201,23 @@ class _Writer:
         self.key = ""
 
     # -- the write path --------------------------------------------------------------------
-    def add(self, obj: dict[str, Any], where: Callable[[], str | None] | None = None) -> None:
-        """Check and buffer one event; ``where()`` names it in an error (built only then)."""
+    def add(self, obj: dict[str, Any], where: Callable[[int], str | None] | None = None,
+            n: int = 0) -> None:
+        """Check and buffer one event; ``where(n)`` names it in an error (built only then)."""
         try:
-            check_line(obj)
-            self._add(obj)
+            key = plain_key(obj)  # the usual line, valid: checked in one pass
+            if key is None:
+                check_line(obj)
+                key = at_key(obj["at"])
+            self._add(obj, key)
         except ValidationError as exc:
-            place = where() if where else None
+            place = where(n) if where else None
             raise exc.located(place) if place else exc from None
         except LeverageError as exc:
-            place = where() if where else None
+            place = where(n) if where else None
             raise (LeverageError(f"{place}: {exc}") if place else exc) from None
 
-    def _add(self, obj: dict[str, Any]) -> None:
+    def _add(self, obj: dict[str, Any], key: str) -> None:
         chained = "hash" in obj
         if self.chained is None:
             self.chained = chained
@@ -236,8 +241,8 @@ class _Writer:
         data = obj["data"]
         at = obj["at"]
         actor = obj.get("actor") or self.actor
-        self.key = at_key(at)
-        self.check_references(type_, at, actor, data)
+        self.key = key
+        found = self.check_references(type_, at, actor, data)
         seq = self.head_seq + 1
         try:
             data_json = canonical(data)
@@ -267,7 +272,7 @@ class _Writer:
                              actor, data_json.decode(), subject_of(type_, data)))
         self.head_seq = seq
         self.head_hash = digest
-        self.apply(seq, type_, at, data)
+        self.apply(seq, type_, at, data, found)
         if type_ == "policy.set":
             self.policy_rows.append((self.key, seq, data["content"]))
         if len(self.pending) >= BATCH:
@@ -353,7 +358,10 @@ class _Writer:
             self._registries = plugins.registries()
         return self._registries
 
-    def check_references(self, type_: str, at: str, actor: str, d: dict[str, Any]) -> None:
+    def check_references(self, type_: str, at: str, actor: str, d: dict[str, Any]
+                         ) -> dict[str, Any] | None:
+        """Refuse an event whose references do not hold; returns the index entry of the
+        impact a step or decision is recorded on (:meth:`apply` updates it)."""
         get = self.index.get
         if type_ == "policy.set":
             import hashlib
@@ -390,7 +398,7 @@ class _Writer:
         elif type_ == "impact.reassessed":
             self._open_impact(d["id"], at, "data.id")
         elif type_ == "step.taken":
-            self._open_impact(d["impact"], at)
+            opened = self._open_impact(d["impact"], at)
             if d["kind"] not in self.registries().step_kinds:
                 raise ValidationError(
                     f"unknown step kind {d['kind']!r} (`leverage step kinds` lists them)", path="data.kind")
@@ -402,6 +410,7 @@ class _Writer:
                     path="data.deadline")
             for i, party in enumerate(d.get("with") or ()):
                 self._need("party", party, f"data.with[{i}]")
+            return opened
         elif type_ == "step.outcome":
             opened = self._open_impact(d["impact"], at)
             first = opened.get("first_step")
@@ -428,12 +437,14 @@ class _Writer:
                     f"relationship {impact['rel']!r} is terminated: only `close` is possible",
                     path="data.decision")
             self._check_gates(d, at, actor)
+            return impact
         elif type_ == "event.voided":
             self._check_void(d["seq"])
         else:
             check = REFERENCE_CHECKS.get(type_)
             if check is not None:
                 check(self, type_, at, actor, d)
+        return None
 
     def _check_gates(self, d: dict[str, Any], at: str, actor: str) -> None:
         from . import engine
@@ -531,7 +542,9 @@ class _Writer:
             check(self, seq, type_, data)
 
     # -- the derived index -------------------------------------------------------------------
-    def apply(self, seq: int, type_: str, at: str, d: dict[str, Any]) -> None:
+    def apply(self, seq: int, type_: str, at: str, d: dict[str, Any],
+              found: dict[str, Any] | None = None) -> None:
+        """Update the index for an event; ``found``: what :meth:`check_references` returned."""
         idx = self.index
         if type_ == "party.added":
             idx.put("party", d["id"], {"seq": seq, "key": self.key, "at": at, "kind": d["kind"]})
@@ -552,7 +565,7 @@ class _Writer:
                 "seq": seq, "key": self.key, "at": at, "rel": d["relationship"],
                 "closed": 0, "steps": 0, "first_step": None})
         elif type_ == "step.taken":
-            i = idx.get("impact", d["impact"]) or {}
+            i = found if found is not None else idx.get("impact", d["impact"]) or {}
             i["steps"] += 1
             key = self.key
             if i.get("first_step") is None or key < i["first_step"]:
@@ -683,7 +696,7 @@ class Ledger:
         actor = actor or default_actor()
         written: list[Event] = []
         try:
-            with self.store.write() as conn:
+            with self.store.write() as conn, gc_paused():  # (no cycles: see gc_paused)
                 writer = _Writer(self, conn, actor=actor, bulk=bulk)
                 writer.keep_events = writer.keep_events or dry_run
                 writer.force_reason = force_reason
@@ -692,7 +705,7 @@ class Ledger:
                     n = 0
                     for n, item in enumerate(events, 1):
                         obj = _as_dict(item)
-                        writer.add(obj, functools.partial(where, n) if where else None)
+                        writer.add(obj, where, n)
                         if progress is not None and n % 1000 == 0:
                             progress(n)
                     writer.finish()

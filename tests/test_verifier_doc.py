@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 DOC = Path(__file__).parent.parent / "docs" / "events.md"
 FIRST_LINE = "# verify.py: check a leverage export (standard library only)"
@@ -410,3 +412,27 @@ def test_documented_verifier_accepts_cli_export(verifier: Path, tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert lines[-1]["hash"] in result.output
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(seq=st.integers(min_value=1, max_value=2**53),
+       text=st.lists(st.text(max_size=12), min_size=5, max_size=5))
+def test_the_event_hash_is_the_hash_of_the_canonical_json(seq: int, text: list[str]) -> None:
+    """The hash the store writes is SHA-256 of the RFC 8785 JSON of the event, whatever the
+    text of its fields."""
+    import hashlib
+
+    from leverage.canonical import canonical, event_hash, jcs_reference
+
+    recorded_at, prev, type_, at, actor = text
+    data = {"summary": actor, "n": seq}
+    expected = hashlib.sha256(jcs_reference({
+        "seq": seq, "recorded_at": recorded_at, "prev": prev, "type": type_, "at": at,
+        "actor": actor, "data": data}).encode()).hexdigest()
+    assert event_hash(seq=seq, recorded_at=recorded_at, prev=prev, type=type_, at=at, actor=actor,
+                      data_json=canonical(data)) == expected
+    usual = {"recorded_at": "2026-01-02T03:04:05.000006Z", "prev": "0" * 64, "type": "step.taken",
+             "at": "2021-01-07"}
+    expected = hashlib.sha256(jcs_reference({**usual, "seq": seq, "actor": actor, "data": data})
+                              .encode()).hexdigest()
+    assert event_hash(seq=seq, actor=actor, data_json=canonical(data), **usual) == expected
