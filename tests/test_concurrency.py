@@ -158,9 +158,9 @@ def test_a_failed_load_into_a_new_ledger_spares_a_concurrent_writer(db, tmp_path
         deadline = time.monotonic() + 20
 
         def b_is_writing() -> bool:
-            # B builds its new ledger beside the target (or in it) and writes a WAL there.
-            wals = [Path(f"{db}-wal"), *Path(db).parent.glob(f".{Path(db).name}.*-wal")]
-            return any(w.exists() and w.stat().st_size > 1_000_000 for w in wals)
+            # B builds its new ledger in a file beside the target and writes into it.
+            files = [Path(db), Path(f"{db}-wal"), *Path(db).parent.glob(f".{Path(db).name}.*")]
+            return any(f.exists() and f.stat().st_size > 1_000_000 for f in files)
 
         while not b_is_writing():
             assert b.poll() is None, "B finished too early"
