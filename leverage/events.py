@@ -382,6 +382,7 @@ def register_event_type(name: str, spec: Spec, *,
     if name in SPECS:
         raise ValueError(f"event type {name} is defined already")
     SPECS[name] = spec
+    _FAST.pop(name, None)
     EVENT_TYPES = tuple(SPECS)
     if subject is not None:
         SUBJECTS[name] = subject
@@ -420,6 +421,8 @@ def check_data(event_type: str, data: Any) -> dict[str, Any]:
 
 
 _PLAIN_FIELDS = frozenset(("type", "at", "actor", "data"))
+#: event type -> the compiled fast path of its spec
+_FAST: dict[str, Callable[[Any], bool]] = {}
 
 
 def plain_key(obj: Any) -> str | None:
@@ -428,9 +431,14 @@ def plain_key(obj: Any) -> str | None:
     if type(obj) is not dict or not obj.keys() <= _PLAIN_FIELDS:
         return None
     event_type = obj.get("type")
-    spec = SPECS.get(event_type) if type(event_type) is str else None
+    fast = _FAST.get(event_type) if type(event_type) is str else None
+    if fast is None:
+        spec = SPECS.get(event_type) if type(event_type) is str else None
+        if spec is None:
+            return None
+        fast = _FAST[event_type] = spec.fast
     data = obj.get("data")
-    if spec is None or type(data) is not dict or not spec.fast(data):
+    if type(data) is not dict or not fast(data):
         return None
     at = obj.get("at")
     if type(at) is not str:

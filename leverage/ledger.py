@@ -183,6 +183,8 @@ class _Writer:
             for name, sql in conn.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                     "AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name").fetchall():
+                if " WHERE type " in sql:
+                    continue  # a partial index of a few event types: cheaper kept up to date
                 conn.execute(f'DROP INDEX "{name}"')
                 self.deferred.append(sql)
         row = conn.execute("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
