@@ -183,8 +183,6 @@ class _Writer:
             for name, sql in conn.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                     "AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name").fetchall():
-                if " WHERE type " in sql:
-                    continue  # a partial index of a few event types: cheaper kept up to date
                 conn.execute(f'DROP INDEX "{name}"')
                 self.deferred.append(sql)
         row = conn.execute("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -299,6 +297,12 @@ class _Writer:
                 " subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self.pending,
             )
+            first: dict[str, int] = {}
+            for row in self.pending:
+                if row[4] not in first:
+                    first[row[4]] = row[0]
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO event_types (type, first_seq) VALUES (?, ?)", first.items())
             self.pending.clear()
 
     def flush(self) -> None:

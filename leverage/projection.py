@@ -79,10 +79,11 @@ SUBJECT_TYPES = frozenset({
     "assessment.recorded", "decision.made",
 })
 
-#: Events of types the core's own handlers do not fold (types core modules add, which fold
-#: into ``State.extra``); the store indexes them (migration ``0004_status_projection``).
+#: Whether the log holds events of types the core's own handlers do not fold (types core
+#: modules add, which fold into ``State.extra``): the store lists the types it holds
+#: (migration ``0005_event_types``).
 _OTHER_EVENTS = (
-    "SELECT 1 FROM events WHERE type NOT IN ("
+    "SELECT 1 FROM event_types WHERE type NOT IN ("
     "'policy.set', 'party.added', 'party.updated', 'relationship.added', "
     "'relationship.updated', 'relationship.ended', 'impact.opened', 'impact.reassessed', "
     "'step.taken', 'step.outcome', 'assessment.recorded', 'decision.made', 'event.voided'"

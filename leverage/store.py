@@ -92,6 +92,19 @@ MIGRATIONS: list[tuple[str, str]] = [
             'step.taken', 'step.outcome', 'assessment.recorded', 'decision.made', 'event.voided');
         """,
     ),
+    (
+        # Which event types the log holds (the writer records each type's first seq): what
+        # the partial index events_other_types answered, without its cost on every insert.
+        "0005_event_types",
+        """
+        CREATE TABLE event_types (
+            type TEXT PRIMARY KEY,
+            first_seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO event_types (type, first_seq) SELECT type, MIN(seq) FROM events GROUP BY type;
+        DROP INDEX events_other_types;
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

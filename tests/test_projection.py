@@ -510,6 +510,7 @@ def test_a_check_declaring_needs_extra_is_skipped_only_without_such_events(
     conn.execute("INSERT INTO events (seq, recorded_at, prev, hash, type, at, at_key, actor, data)"
                  " VALUES (?, '2030-01-01T00:00:00.000000Z', ?, ?, 'x.test', '2022-01-01',"
                  " '2022-01-01T00:00:00.000000Z', 'ana', '{}')", (seq + 1, prev, "0" * 64))
+    conn.execute("INSERT INTO event_types (type, first_seq) VALUES ('x.test', ?)", (seq + 1,))
     assert projection._running(conn, reg.checks) == reg.checks
     expected = replay(ledger, FAR)
     calls.clear()

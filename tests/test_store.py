@@ -150,3 +150,40 @@ def test_default_ledger_is_leverage_db_in_the_working_directory(runner, tmp_path
     result = runner.invoke(cli, ["init"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "leverage.db").exists()
+
+
+def _types_in(db) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    conn = sqlite3.connect(str(db))
+    listed = conn.execute("SELECT type, first_seq FROM event_types ORDER BY type").fetchall()
+    actual = conn.execute("SELECT type, MIN(seq) FROM events GROUP BY type ORDER BY type").fetchall()
+    conn.close()
+    return listed, actual
+
+
+def test_the_store_lists_the_event_types_it_holds(tmp_path, sample_events):
+    # The list the status projection asks "does the log hold events the core does not fold?"
+    db = tmp_path / "types.db"
+    ledger = open_ledger(db, create=True)
+    ledger.append(sample_events[:4])
+    ledger.append(sample_events[4:])
+    ledger.close()
+    listed, actual = _types_in(db)
+    assert listed == actual and len(listed) > 3
+
+
+def test_the_event_types_migration_lists_the_types_of_an_existing_log(tmp_path, sample_events):
+    db = tmp_path / "v4.db"
+    ledger = open_ledger(db, create=True)
+    ledger.append(sample_events)
+    ledger.close()
+    conn = sqlite3.connect(str(db), isolation_level=None)  # as version 4 left it
+    conn.execute("DROP TABLE event_types")
+    name, _sql = MIGRATIONS[4]
+    conn.execute("DELETE FROM migrations WHERE name = ?", (name,))
+    conn.execute("CREATE INDEX events_other_types ON events (seq) WHERE type != 'policy.set'")
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    open_ledger(db).close()
+    listed, actual = _types_in(db)
+    assert listed == actual and listed
+    assert pragma(db, "user_version") == SCHEMA_VERSION
