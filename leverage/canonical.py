@@ -46,12 +46,20 @@ def event_hash(*, seq: int, recorded_at: str, prev: str, type: str, at: str, act
 
     ``data_json`` is the canonical JSON of ``data`` (as the store keeps it).
     """
-    # keys written in sorted order already
-    body = orjson.dumps(
+    return hash_fields(seq, recorded_at, prev, type, at, actor, data_json)
+
+
+def hash_fields(seq: int, recorded_at: str, prev: str, type_: str, at: str, actor: str,
+                data_json: bytes) -> str:
+    """:func:`event_hash` with positional arguments (the load path calls it per line)."""
+    body = orjson.dumps(  # keys written in sorted order already
         {"actor": actor, "at": at, "data": orjson.Fragment(data_json), "prev": prev,
-         "recorded_at": recorded_at, "seq": seq, "type": type},
+         "recorded_at": recorded_at, "seq": seq, "type": type_},
     )
-    return hashlib.sha256(body).hexdigest()
+    return _sha256(body).hexdigest()
+
+
+_sha256 = hashlib.sha256
 
 
 def export_line(*, seq: int, recorded_at: str, prev: str, hash: str, type: str, at: str,

@@ -420,7 +420,6 @@ def check_data(event_type: str, data: Any) -> dict[str, Any]:
     return data
 
 
-_PLAIN_FIELDS = frozenset(("type", "at", "actor", "data"))
 #: event type -> the compiled fast path of its spec
 _FAST: dict[str, Callable[[Any], bool]] = {}
 
@@ -428,29 +427,33 @@ _FAST: dict[str, Callable[[Any], bool]] = {}
 def plain_key(obj: Any) -> str | None:
     """The at key of a plain event line (no chain fields) that :func:`check_line` accepts;
     None when the line is not such a line, or may not be (then :func:`check_line` tells)."""
-    if type(obj) is not dict or not obj.keys() <= _PLAIN_FIELDS:
+    if type(obj) is not dict:
+        return None
+    # type, at and data, and actor when there are four fields: then there is no other field
+    size = len(obj)
+    if size == 4:
+        actor = obj.get("actor")
+        if type(actor) is not str or actor == "" or actor.isspace():
+            return None
+    elif size != 3:
         return None
     event_type = obj.get("type")
-    fast = _FAST.get(event_type) if type(event_type) is str else None
+    at = obj.get("at")
+    data = obj.get("data")
+    if type(event_type) is not str or type(at) is not str or type(data) is not dict:
+        return None
+    fast = _FAST.get(event_type)
     if fast is None:
-        spec = SPECS.get(event_type) if type(event_type) is str else None
+        spec = SPECS.get(event_type)
         if spec is None:
             return None
         fast = _FAST[event_type] = spec.fast
-    data = obj.get("data")
-    if type(data) is not dict or not fast(data):
-        return None
-    at = obj.get("at")
-    if type(at) is not str:
+    if not fast(data):
         return None
     try:
         key = at_key(at)
     except TimeFormatError:
         return None
-    if "actor" in obj:
-        actor = obj["actor"]
-        if type(actor) is not str or actor == "" or actor.isspace():
-            return None
     if event_type == "assessment.recorded":
         allowed = model.ASSESSMENT_CONCLUSIONS.get(data["kind"])
         if allowed and data["conclusion"] not in allowed:

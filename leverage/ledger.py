@@ -30,6 +30,7 @@ import orjson
 
 from . import plugins
 from .canonical import canonical, event_hash, export_line
+from .canonical import hash_fields as _hash
 from .errors import ChainError, GateError, LeverageError, ValidationError
 from .events import ZERO_HASH, check_line, plain_key, subject_of
 from .gcpause import gc_paused
@@ -124,6 +125,10 @@ class Index:
         else:
             self.dirty.add(key)
 
+    def touch(self, kind: str, id_: str) -> None:
+        """Mark a cached entry of a kind kept (not evicted) as changed in place."""
+        self.dirty.add((kind, id_))
+
     def flush(self, *, evicted_only: bool = False) -> None:
         """Write the changed entries to the table (``evicted_only``: only those of the
         evicted kinds, as the write path does between batches: the others stay cached, and
@@ -146,6 +151,7 @@ class Index:
         if deletes:
             self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
         if upserts:
+            upserts.sort()  # in key order: each row lands beside the previous one
             self.conn.executemany(
                 "INSERT OR REPLACE INTO entities (kind, id, seq, at_key, info) VALUES (?, ?, ?, ?, ?)",
                 upserts,
@@ -254,8 +260,7 @@ class _Writer:
                 recorded_at = obj["recorded_at"]
             else:
                 recorded_at = self.recorded_at
-            digest = event_hash(seq=seq, recorded_at=recorded_at, prev=self.head_hash,
-                                type=type_, at=at, actor=actor, data_json=data_json)
+            digest = _hash(seq, recorded_at, self.head_hash, type_, at, actor, data_json)
         except (orjson.JSONEncodeError, TypeError) as exc:
             raise ValidationError(f"not valid Unicode text ({exc})", path="data") from None
         if chained and digest != obj["hash"]:
@@ -364,6 +369,14 @@ class _Writer:
             self._registries = plugins.registries()
         return self._registries
 
+    def step_kinds(self) -> Any:
+        kinds = self._step_kinds
+        if kinds is None:
+            kinds = self._step_kinds = self.registries().step_kinds
+        return kinds
+
+    _step_kinds: Any = None
+
     def check_references(self, type_: str, at: str, actor: str, d: dict[str, Any]
                          ) -> dict[str, Any] | None:
         """Refuse an event whose references do not hold; returns the index entry of the
@@ -405,7 +418,7 @@ class _Writer:
             self._open_impact(d["id"], at, "data.id")
         elif type_ == "step.taken":
             opened = self._open_impact(d["impact"], at)
-            if d["kind"] not in self.registries().step_kinds:
+            if d["kind"] not in self.step_kinds():
                 raise ValidationError(
                     f"unknown step kind {d['kind']!r} (`leverage step kinds` lists them)", path="data.kind")
             if "id" in d and get("step", d["id"]) is not None:
@@ -453,11 +466,11 @@ class _Writer:
         return None
 
     def _check_gates(self, d: dict[str, Any], at: str, actor: str) -> None:
-        from . import engine
-
         policy = self.policy_at_key(self.key)
         if not policy.gate_checks(d["decision"]) and d["decision"] != "reinstate":
             return  # nothing to check: no need to read the impact's record
+        from . import engine
+
         self.flush()
         self.index.flush()
         state = self.ledger._impact_state(d["impact"], self.key, conn=self.conn)
@@ -571,12 +584,17 @@ class _Writer:
                 "seq": seq, "key": self.key, "at": at, "rel": d["relationship"],
                 "closed": 0, "steps": 0, "first_step": None})
         elif type_ == "step.taken":
-            i = found if found is not None else idx.get("impact", d["impact"]) or {}
+            if found is None:
+                found = idx.get("impact", d["impact"]) or {}
+                idx.put("impact", d["impact"], found)
+            else:
+                idx.touch("impact", d["impact"])
+            i = found
             i["steps"] += 1
             key = self.key
-            if i.get("first_step") is None or key < i["first_step"]:
+            first = i.get("first_step")
+            if first is None or key < first:
                 i["first_step"] = key
-            idx.put("impact", d["impact"], i)
             if "id" in d:
                 idx.put("step", d["id"], {"seq": seq, "key": key, "at": at, "impact": d["impact"]})
         elif type_ == "decision.made":
@@ -699,6 +717,17 @@ class Ledger:
         ``bulk``: many events (``load`` and importers say so): into a ledger of fewer than
         a few thousand events they are written faster (the table's indexes are built once).
         """
+        numbered = ((n, _as_dict(item)) for n, item in enumerate(events, 1))
+        return self._write(numbered, actor=actor, where=where, progress=progress,
+                           dry_run=dry_run, force_reason=force_reason, bulk=bulk)
+
+    def _write(self, numbered: Iterable[tuple[int, dict[str, Any]]], *, actor: str | None,
+               where: Callable[[int], str | None] | None,
+               progress: Callable[[int], None] | None = None,
+               dry_run: bool = False,
+               force_reason: Callable[[dict[str, Any], list[Any]], str | None] | None = None,
+               bulk: bool = False) -> list[Event]:
+        """:meth:`append` of ``(number, event)`` pairs: ``where`` is given the number."""
         actor = actor or default_actor()
         written: list[Event] = []
         try:
@@ -709,9 +738,9 @@ class Ledger:
                 self._writer = writer
                 try:
                     n = 0
-                    for n, item in enumerate(events, 1):
-                        obj = _as_dict(item)
-                        writer.add(obj, where, n)
+                    add = writer.add
+                    for n, (number, obj) in enumerate(numbered, 1):
+                        add(obj, where, number)
                         if progress is not None and n % 1000 == 0:
                             progress(n)
                     writer.finish()
@@ -747,14 +776,7 @@ class Ledger:
              progress: Callable[[int], None] | None = None) -> int:
         """Append every line of a JSON Lines file atomically; returns how many were written."""
         name = str(path)
-        current = [0]
-
-        def events() -> Iterator[dict[str, Any]]:
-            for lineno, obj in read_lines(path):
-                current[0] = lineno
-                yield obj
-
-        self.append(events(), actor=actor, where=lambda n: f"{name}:{current[0]}",
+        self._write(read_lines(path), actor=actor, where=lambda n: f"{name}:{n}",
                     progress=progress, bulk=True)
         return self.last_count
 
