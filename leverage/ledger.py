@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from orjson import OPT_SORT_KEYS as _SORT_KEYS
+from orjson import dumps as _dumps
 
 from . import plugins
 from .canonical import canonical, event_hash, export_line
 from .canonical import hash_fields as _hash
 from .errors import ChainError, GateError, LeverageError, ValidationError
-from .events import ZERO_HASH, check_line, plain_key, subject_of
+from .events import _SUBJECT_FIELDS, ZERO_HASH, check_line, plain_key, subject_of
 from .gcpause import gc_paused
 from .model import Event, State
 from .state import fold
@@ -60,6 +62,11 @@ INDEX_UPDATES: dict[str, Callable[..., None]] = {}
 #: data)`` keeps the index in step.
 VOID_CHECKS: list[Callable[..., None]] = []
 VOID_UPDATES: list[Callable[..., None]] = []
+
+
+#: core event types that change nothing the writer's index keeps
+_NO_INDEX_UPDATE = frozenset({"step.outcome", "assessment.recorded", "impact.reassessed",
+                              "relationship.updated", "policy.set"})
 
 
 class _DryRun(Exception):
@@ -251,7 +258,9 @@ class _Writer:
         found = self.check_references(type_, at, actor, data)
         seq = self.head_seq + 1
         try:
-            data_json = canonical(data)
+            data_json = _dumps(data, option=_SORT_KEYS)  # canonical(data), inlined:
+            if not data_json.isascii():  # (keys above U+FFFF sort differently in RFC 8785)
+                data_json = canonical(data)
             if chained:
                 if obj["seq"] != seq:
                     raise ChainError(f"seq {obj['seq']} out of order: expected {seq}", obj["seq"])
@@ -273,8 +282,13 @@ class _Writer:
                 self._run_validators(Event(type_, at, actor, orjson.loads(data_json)))
             if self.keep_events:
                 self.written.append(event)
+        subject = _SUBJECT_FIELDS.get(type_)
+        if subject is not None and type(data.get(subject[1])) is str:
+            subject = subject[0] + data[subject[1]]  # subject_of(type_, data), inlined
+        else:
+            subject = subject_of(type_, data)
         self.pending.append((seq, recorded_at, self.head_hash, digest, type_, at, self.key,
-                             actor, data_json.decode(), subject_of(type_, data)))
+                             actor, data_json.decode(), subject))
         self.head_seq = seq
         self.head_hash = digest
         self.apply(seq, type_, at, data, found)
@@ -382,41 +396,8 @@ class _Writer:
         """Refuse an event whose references do not hold; returns the index entry of the
         impact a step or decision is recorded on (:meth:`apply` updates it)."""
         get = self.index.get
-        if type_ == "policy.set":
-            import hashlib
-
-            from .policy import Policy
-
-            if hashlib.sha256(d["content"].encode()).hexdigest() != d["sha256"]:
-                raise ValidationError("is not the SHA-256 of data.content", path="data.sha256")
-            Policy.from_content(d["content"])  # a policy the engine can apply, or a clear error
-        elif type_ == "party.added":
-            self._new("party", d["id"])
-        elif type_ == "party.updated":
-            party = self._need("party", d["id"], "data.id")
-            self._not_before(at, party, f"party {d['id']!r} was added", "at")
-        elif type_ == "relationship.added":
-            self._new("relationship", d["id"])
-            for end in ("source", "target"):
-                party = self._need("party", d[end], f"data.{end}")
-                self._not_before(at, party, f"party {d[end]!r} was added", "at")
-            if d["source"] == d["target"]:
-                raise ValidationError("a relationship needs two different parties", path="data.target")
-        elif type_ == "relationship.updated":
-            rel = self._need("relationship", d["id"], "data.id")
-            self._not_before(at, rel, f"relationship {d['id']!r} was added", "at")
-        elif type_ == "relationship.ended":
-            rel = self._need("relationship", d["id"], "data.id")
-            if rel["ended"]:
-                raise ValidationError(f"relationship {d['id']!r} has ended already", path="data.id")
-            self._not_before(at, rel, f"relationship {d['id']!r} began", "at")
-        elif type_ == "impact.opened":
-            self._new("impact", d["id"])
-            rel = self._need("relationship", d["relationship"], "data.relationship")
-            self._not_before(at, rel, f"relationship {d['relationship']!r} was added", "at")
-        elif type_ == "impact.reassessed":
-            self._open_impact(d["id"], at, "data.id")
-        elif type_ == "step.taken":
+        # (most frequent types first)
+        if type_ == "step.taken":
             opened = self._open_impact(d["impact"], at)
             if d["kind"] not in self.step_kinds():
                 raise ValidationError(
@@ -445,8 +426,6 @@ class _Writer:
                     raise ValidationError(
                         f"step {d['step']!r} belongs to impact {step['impact']!r}", path="data.step")
                 self._not_before(at, step, f"step {d['step']!r} was taken", "at")
-        elif type_ == "assessment.recorded":
-            self._open_impact(d["impact"], at)
         elif type_ == "decision.made":
             impact = self._open_impact(d["impact"], at)
             linked = get("relationship", impact["rel"])
@@ -457,6 +436,42 @@ class _Writer:
                     path="data.decision")
             self._check_gates(d, at, actor)
             return impact
+        elif type_ == "impact.reassessed":
+            self._open_impact(d["id"], at, "data.id")
+        elif type_ == "assessment.recorded":
+            self._open_impact(d["impact"], at)
+        elif type_ == "impact.opened":
+            self._new("impact", d["id"])
+            rel = self._need("relationship", d["relationship"], "data.relationship")
+            self._not_before(at, rel, f"relationship {d['relationship']!r} was added", "at")
+        elif type_ == "relationship.added":
+            self._new("relationship", d["id"])
+            for end in ("source", "target"):
+                party = self._need("party", d[end], f"data.{end}")
+                self._not_before(at, party, f"party {d[end]!r} was added", "at")
+            if d["source"] == d["target"]:
+                raise ValidationError("a relationship needs two different parties", path="data.target")
+        elif type_ == "party.added":
+            self._new("party", d["id"])
+        elif type_ == "party.updated":
+            party = self._need("party", d["id"], "data.id")
+            self._not_before(at, party, f"party {d['id']!r} was added", "at")
+        elif type_ == "relationship.updated":
+            rel = self._need("relationship", d["id"], "data.id")
+            self._not_before(at, rel, f"relationship {d['id']!r} was added", "at")
+        elif type_ == "relationship.ended":
+            rel = self._need("relationship", d["id"], "data.id")
+            if rel["ended"]:
+                raise ValidationError(f"relationship {d['id']!r} has ended already", path="data.id")
+            self._not_before(at, rel, f"relationship {d['id']!r} began", "at")
+        elif type_ == "policy.set":
+            import hashlib
+
+            from .policy import Policy
+
+            if hashlib.sha256(d["content"].encode()).hexdigest() != d["sha256"]:
+                raise ValidationError("is not the SHA-256 of data.content", path="data.sha256")
+            Policy.from_content(d["content"])  # a policy the engine can apply, or a clear error
         elif type_ == "event.voided":
             self._check_void(d["seq"])
         else:
@@ -564,8 +579,24 @@ class _Writer:
     def apply(self, seq: int, type_: str, at: str, d: dict[str, Any],
               found: dict[str, Any] | None = None) -> None:
         """Update the index for an event; ``found``: what :meth:`check_references` returned."""
+        if type_ in _NO_INDEX_UPDATE:
+            return
         idx = self.index
-        if type_ == "party.added":
+        if type_ == "step.taken":  # (the most frequent first)
+            if found is None:
+                found = idx.get("impact", d["impact"]) or {}
+                idx.put("impact", d["impact"], found)
+            else:
+                idx.touch("impact", d["impact"])
+            i = found
+            i["steps"] += 1
+            key = self.key
+            first = i.get("first_step")
+            if first is None or key < first:
+                i["first_step"] = key
+            if "id" in d:
+                idx.put("step", d["id"], {"seq": seq, "key": key, "at": at, "impact": d["impact"]})
+        elif type_ == "party.added":
             idx.put("party", d["id"], {"seq": seq, "key": self.key, "at": at, "kind": d["kind"]})
         elif type_ == "party.updated" and "kind" in d:
             p = dict(idx.get("party", d["id"]) or {})
@@ -583,20 +614,6 @@ class _Writer:
             idx.put("impact", d["id"], {
                 "seq": seq, "key": self.key, "at": at, "rel": d["relationship"],
                 "closed": 0, "steps": 0, "first_step": None})
-        elif type_ == "step.taken":
-            if found is None:
-                found = idx.get("impact", d["impact"]) or {}
-                idx.put("impact", d["impact"], found)
-            else:
-                idx.touch("impact", d["impact"])
-            i = found
-            i["steps"] += 1
-            key = self.key
-            first = i.get("first_step")
-            if first is None or key < first:
-                i["first_step"] = key
-            if "id" in d:
-                idx.put("step", d["id"], {"seq": seq, "key": key, "at": at, "impact": d["impact"]})
         elif type_ == "decision.made":
             decision = d["decision"]
             if decision == "close":
