@@ -282,9 +282,10 @@ class _Writer:
                 self._run_validators(Event(type_, at, actor, orjson.loads(data_json)))
             if self.keep_events:
                 self.written.append(event)
-        subject = _SUBJECT_FIELDS.get(type_)
-        if subject is not None and type(data.get(subject[1])) is str:
-            subject = subject[0] + data[subject[1]]  # subject_of(type_, data), inlined
+        fields = _SUBJECT_FIELDS.get(type_)
+        subject: str | None
+        if fields is not None and type(data.get(fields[1])) is str:
+            subject = fields[0] + data[fields[1]]  # subject_of(type_, data), inlined
         else:
             subject = subject_of(type_, data)
         self.pending.append((seq, recorded_at, self.head_hash, digest, type_, at, self.key,
