@@ -89,7 +89,8 @@ class Index:
 
     def __init__(self, conn: sqlite3.Connection, *, empty: bool = False):
         self.conn = conn
-        self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        #: kind -> id -> entry (None: known not to exist)
+        self.caches: dict[str, dict[str, dict[str, Any] | None]] = {}
         #: changed entries not yet written: of the kinds kept, and of the evicted kinds
         self.dirty: set[tuple[str, str]] = set()
         self.dirty_transient: set[tuple[str, str]] = set()
@@ -101,30 +102,42 @@ class Index:
         #: :data:`TRANSIENT` (an outcome usually follows its step closely)
         self.transient: dict[tuple[str, str], None] = {}
 
+    def _cache(self, kind: str) -> dict[str, dict[str, Any] | None]:
+        cache = self.caches.get(kind)
+        if cache is None:
+            cache = self.caches[kind] = {}
+        return cache
+
     def get(self, kind: str, id_: str) -> dict[str, Any] | None:
-        key = (kind, id_)
-        try:
-            return self.cache[key]
-        except KeyError:
-            pass
+        cache = self.caches.get(kind)
+        if cache is None:
+            cache = self._cache(kind)
+        else:
+            try:
+                return cache[id_]
+            except KeyError:
+                pass
         if self.empty and (kind not in self.EVICTED or id_ not in self.evicted):
             return None
         row = self.conn.execute(
-            "SELECT seq, at_key, info FROM entities WHERE kind = ? AND id = ?", key
+            "SELECT seq, at_key, info FROM entities WHERE kind = ? AND id = ?", (kind, id_)
         ).fetchone()
         value = None
         if row is not None:
             value = orjson.loads(row[2])
             value["seq"] = row[0]
             value["key"] = row[1]
-        self.cache[key] = value
+        cache[id_] = value
         if kind in self.EVICTED:
-            self.transient[key] = None
+            self.transient[(kind, id_)] = None
         return value
 
     def put(self, kind: str, id_: str, value: dict[str, Any] | None) -> None:
+        cache = self.caches.get(kind)
+        if cache is None:
+            cache = self._cache(kind)
+        cache[id_] = value
         key = (kind, id_)
-        self.cache[key] = value
         if kind in self.EVICTED:
             self.dirty_transient.add(key)
             self.transient.pop(key, None)
@@ -147,8 +160,9 @@ class Index:
             self.dirty.clear()
         upserts = []
         deletes = []
+        caches = self.caches
         for key in dirty:
-            value = self.cache[key]
+            value = caches[key[0]][key[1]]
             if value is None:
                 deletes.append(key)
             else:
@@ -166,9 +180,8 @@ class Index:
         transient = self.transient
         excess = len(transient) - self.TRANSIENT
         if excess > 0:
-            cache = self.cache
             for key in list(transient)[:excess]:
-                del transient[key], cache[key]
+                del transient[key], caches[key[0]][key[1]]
                 if self.empty:
                     self.evicted.add(key[1])
 
@@ -339,15 +352,16 @@ class _Writer:
 
     def policy_at_key(self, key: str) -> Any:
         """The policy in force at ordering key ``key``, with the registered step kinds."""
-        from .policy import Policy, default_policy
-
+        rows = self.policy_rows
         content = None
-        for k, _seq, text in sorted(self.policy_rows):
+        for k, _seq, text in sorted(rows) if len(rows) > 1 else rows:
             if content is None or k <= key:
                 content = text
         cache_key = content or ""
         policy = self._policies.get(cache_key)
         if policy is None:
+            from .policy import Policy, default_policy
+
             base = Policy.from_content(content) if content is not None else default_policy()
             policy = base.with_step_kinds(self.registries().step_rungs())
             self._policies[cache_key] = policy
