@@ -78,6 +78,9 @@ def open_ledger(path: str | os.PathLike[str] = "leverage.db", *, create: bool = 
     return Ledger(open_store(path, create=create))
 
 
+_MISSING: Any = object()
+
+
 class Index:
     """The derived ``entities`` table, cached for the length of one write transaction."""
 
@@ -113,10 +116,9 @@ class Index:
         if cache is None:
             cache = self._cache(kind)
         else:
-            try:
-                return cache[id_]
-            except KeyError:
-                pass
+            found = cache.get(id_, _MISSING)
+            if found is not _MISSING:
+                return found
         if self.empty and (kind not in self.EVICTED or id_ not in self.evicted):
             return None
         row = self.conn.execute(
