@@ -18,6 +18,7 @@ references, the decision gates of the policy in force and every plugin's
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import sys
@@ -92,23 +93,23 @@ class Index:
 
     def __init__(self, conn: sqlite3.Connection, *, empty: bool = False):
         self.conn = conn
-        #: kind -> id -> entry (None: known not to exist)
+        #: kind -> id -> entry (None: known not to exist); the entries of evicted kinds in
+        #: the order they were cached (the oldest leave first)
         self.caches: dict[str, dict[str, dict[str, Any] | None]] = {}
-        #: changed entries not yet written: of the kinds kept, and of the evicted kinds
-        self.dirty: set[tuple[str, str]] = set()
-        self.dirty_transient: set[tuple[str, str]] = set()
+        #: kind -> ids of changed entries not yet written (kinds kept in the cache)
+        self.dirty: dict[str, set[str]] = {}
+        #: rows of entries of evicted kinds not yet written: (kind, id, entry or None)
+        self.written: list[tuple[str, str, dict[str, Any] | None]] = []
         #: the table was empty when the transaction began: a miss is an unknown id, unless
         #: the id was evicted (then it is read back)
         self.empty = empty
         self.evicted: set[str] = set()
-        #: the cached entries of evicted kinds, oldest first: each flush keeps the latest
-        #: :data:`TRANSIENT` (an outcome usually follows its step closely)
-        self.transient: dict[tuple[str, str], None] = {}
 
     def _cache(self, kind: str) -> dict[str, dict[str, Any] | None]:
         cache = self.caches.get(kind)
         if cache is None:
             cache = self.caches[kind] = {}
+            self.dirty[kind] = set()
         return cache
 
     def get(self, kind: str, id_: str) -> dict[str, Any] | None:
@@ -130,47 +131,45 @@ class Index:
             value["seq"] = row[0]
             value["key"] = row[1]
         cache[id_] = value
-        if kind in self.EVICTED:
-            self.transient[(kind, id_)] = None
         return value
 
     def put(self, kind: str, id_: str, value: dict[str, Any] | None) -> None:
         cache = self.caches.get(kind)
         if cache is None:
             cache = self._cache(kind)
-        cache[id_] = value
-        key = (kind, id_)
         if kind in self.EVICTED:
-            self.dirty_transient.add(key)
-            self.transient.pop(key, None)
-            self.transient[key] = None
+            cache.pop(id_, None)  # (to the end of the order)
+            cache[id_] = value
+            self.written.append((kind, id_, value))
         else:
-            self.dirty.add(key)
+            cache[id_] = value
+            self.dirty[kind].add(id_)
 
     def touch(self, kind: str, id_: str) -> None:
         """Mark a cached entry of a kind kept (not evicted) as changed in place."""
-        self.dirty.add((kind, id_))
+        self.dirty[kind].add(id_)
 
     def flush(self, *, evicted_only: bool = False) -> None:
         """Write the changed entries to the table (``evicted_only``: only those of the
         evicted kinds, as the write path does between batches: the others stay cached, and
         are written once, when the transaction ends or before anything reads the table)."""
-        dirty = list(self.dirty_transient)
-        self.dirty_transient.clear()
+        changes = self.written
+        self.written = []
         if not evicted_only:
-            dirty += self.dirty
-            self.dirty.clear()
+            for kind, ids in self.dirty.items():
+                cache = self.caches[kind]
+                changes += [(kind, id_, cache[id_]) for id_ in ids]
+                ids.clear()
+        final = {(kind, id_): value for kind, id_, value in changes}  # (the last value of each)
         upserts = []
         deletes = []
-        caches = self.caches
-        for key in dirty:
-            value = caches[key[0]][key[1]]
+        for (kind, id_), value in final.items():
             if value is None:
-                deletes.append(key)
+                deletes.append((kind, id_))
             else:
                 info = value.copy()
                 del info["seq"], info["key"]
-                upserts.append((key[0], key[1], value["seq"], value["key"], orjson.dumps(info).decode()))
+                upserts.append((kind, id_, value["seq"], value["key"], orjson.dumps(info).decode()))
         if deletes:
             self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
         if upserts:
@@ -179,13 +178,15 @@ class Index:
                 "INSERT OR REPLACE INTO entities (kind, id, seq, at_key, info) VALUES (?, ?, ?, ?, ?)",
                 upserts,
             )
-        transient = self.transient
-        excess = len(transient) - self.TRANSIENT
-        if excess > 0:
-            for key in list(transient)[:excess]:
-                del transient[key], caches[key[0]][key[1]]
+        for kind in self.EVICTED:
+            cache = self.caches.get(kind) or {}
+            excess = len(cache) - self.TRANSIENT
+            if excess > 0:  # the oldest leave
+                gone = list(itertools.islice(cache, excess))
+                for id_ in gone:
+                    del cache[id_]
                 if self.empty:
-                    self.evicted.add(key[1])
+                    self.evicted.update(gone)
 
 
 class _Writer:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from leverage import open_ledger
+from leverage.errors import LeverageError
 
 Event = dict[str, Any]
 
@@ -491,3 +492,60 @@ def test_a_step_earlier_on_the_day_its_impact_opened_is_kept_after_the_opening(
     impact = open_ledger(sample_db).state().impacts["imp-2"]
     assert [s.kind for s in impact.steps] == ["dialogue", "formal-notice"]
     assert [s.at for s in impact.steps] == ["2021-02-01T09:00:00Z", "2021-02-01"]
+
+
+# -- the writer's cache of steps ---------------------------------------------------------------
+# A load keeps the latest steps in memory and reads older ones back from the entities table;
+# what it accepts, refuses and leaves in the table must not depend on where a step was found.
+
+def _many_steps() -> list[Event]:
+    events = [party("we", kind="self"), party("sup"),
+              ev("relationship.added", "2021-02-01", id="rel-1", source="we", target="sup",
+                 type="supplies")]
+    for i in range(4):
+        events.append(ev("impact.opened", "2021-02-01", id=f"imp-{i}", relationship="rel-1",
+                         rights=["labour"], summary="Overtime.",
+                         severity={"scale": 3, "scope": 2, "irremediability": 2}))
+    for n in range(40):
+        events.append(step(f"imp-{n % 4}", f"2021-02-{2 + n % 20:02d}", id=f"s{n}"))
+    for n in range(40):  # outcomes of old and new steps alike
+        events.append(ev("step.outcome", "2021-03-01", impact=f"imp-{n % 4}", step=f"s{n}",
+                         outcome="no-change", summary="Nothing yet."))
+    return events
+
+
+def _entities(db: Path) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(str(db))
+    try:
+        return conn.execute("SELECT * FROM entities ORDER BY kind, id").fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("transient", [1, 3, 20000])
+def test_steps_read_back_after_leaving_the_cache(tmp_path, monkeypatch, transient):
+    from leverage import ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "BATCH", 7)
+    monkeypatch.setattr(ledger_module.Index, "TRANSIENT", transient)
+    db = tmp_path / f"t{transient}.db"
+    ledger = open_ledger(db, create=True)
+    ledger.append(_many_steps(), bulk=True)
+    with pytest.raises(LeverageError, match="step 's0' belongs to impact 'imp-0'"):
+        ledger.append([ev("step.outcome", "2021-03-02", impact="imp-1", step="s0",
+                          outcome="improved", summary="?")])
+    with pytest.raises(LeverageError, match="step 's1' exists already"):
+        ledger.append([step("imp-2", "2021-03-02", id="s1")])
+    with pytest.raises(LeverageError, match="step 'n1' exists already"):  # within one write
+        ledger.append([step("imp-3", "2021-03-02", id="n1"), *[step("imp-1", "2021-03-02")] * 9,
+                       step("imp-2", "2021-03-02", id="n1")])
+    ledger.close()
+    reference = tmp_path / "reference.db"
+    if not reference.exists():
+        monkeypatch.setattr(ledger_module.Index, "TRANSIENT", 20000)
+        monkeypatch.setattr(ledger_module, "BATCH", 5000)
+        other = open_ledger(reference, create=True)
+        other.append(_many_steps())
+        other.close()
+    assert _entities(db) == _entities(reference)
+    assert len([row for row in _entities(db) if row[0] == "step"]) == 40
