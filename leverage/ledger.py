@@ -153,31 +153,34 @@ class Index:
         """Write the changed entries to the table (``evicted_only``: only those of the
         evicted kinds, as the write path does between batches: the others stay cached, and
         are written once, when the transaction ends or before anything reads the table)."""
-        changes = self.written
+        # kind -> id -> the entry's last value (None: delete it)
+        changes: dict[str, dict[str, dict[str, Any] | None]] = {}
+        for kind, id_, value in self.written:
+            changes.setdefault(kind, {})[id_] = value
         self.written = []
         if not evicted_only:
             for kind, ids in self.dirty.items():
-                cache = self.caches[kind]
-                changes += [(kind, id_, cache[id_]) for id_ in ids]
-                ids.clear()
-        final = {(kind, id_): value for kind, id_, value in changes}  # (the last value of each)
-        upserts = []
-        deletes = []
-        for (kind, id_), value in final.items():
-            if value is None:
-                deletes.append((kind, id_))
-            else:
-                info = value.copy()
-                del info["seq"], info["key"]
-                upserts.append((kind, id_, value["seq"], value["key"], orjson.dumps(info).decode()))
-        if deletes:
-            self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
-        if upserts:
-            upserts.sort()  # in key order: each row lands beside the previous one
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO entities (kind, id, seq, at_key, info) VALUES (?, ?, ?, ?, ?)",
-                upserts,
-            )
+                if ids:
+                    cache = self.caches[kind]
+                    changes.setdefault(kind, {}).update((id_, cache[id_]) for id_ in ids)
+                    ids.clear()
+        dumps = orjson.dumps
+        for kind in sorted(changes):
+            values = changes[kind]
+            deletes = [(kind, id_) for id_, value in values.items() if value is None]
+            if deletes:
+                self.conn.executemany("DELETE FROM entities WHERE kind = ? AND id = ?", deletes)
+            upserts = []
+            for id_ in sorted(values):  # in key order: each row lands beside the previous one
+                value = values[id_]
+                if value is not None:
+                    info = value.copy()
+                    del info["seq"], info["key"]
+                    upserts.append((kind, id_, value["seq"], value["key"], dumps(info).decode()))
+            if upserts:
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO entities (kind, id, seq, at_key, info) "
+                    "VALUES (?, ?, ?, ?, ?)", upserts)
         for kind in self.EVICTED:
             cache = self.caches.get(kind) or {}
             excess = len(cache) - self.TRANSIENT
