@@ -202,6 +202,11 @@ class _Writer:
         self.actor = actor
         self.head_seq, self.head_hash = ledger.store.head()
         self.index = Index(conn, empty=self.head_seq == 0)
+        #: the cached impacts and steps, and the ids of impacts changed in place (the fast
+        #: paths of the usual events)
+        self._impacts = self.index._cache("impact")
+        self._impacts_changed = self.index.dirty["impact"]
+        self._steps = self.index._cache("step")
         #: the policy.set records (few): (at_key, seq, content), in ledger order
         self.policy_rows: list[tuple[str, int, str]] = [
             (k, seq, orjson.loads(d)["content"]) for seq, k, d in conn.execute(
@@ -393,6 +398,9 @@ class _Writer:
             self.key = entity["key"]
 
     def _open_impact(self, id_: str, at: str, path: str = "data.impact") -> dict[str, Any]:
+        impact = self._impacts.get(id_)
+        if impact is not None and not impact["closed"] and self.key >= impact["key"]:
+            return impact  # cached, open, opened before: nothing to refuse or reorder
         impact = self._need("impact", id_, path)
         if impact["closed"]:
             raise ValidationError(f"impact {id_!r} is closed (open a new impact to reopen)", path=path)
@@ -420,11 +428,13 @@ class _Writer:
         # (most frequent types first)
         if type_ == "step.taken":
             opened = self._open_impact(d["impact"], at)
-            if d["kind"] not in self.step_kinds():
+            if d["kind"] not in (self._step_kinds or self.step_kinds()):
                 raise ValidationError(
                     f"unknown step kind {d['kind']!r} (`leverage step kinds` lists them)", path="data.kind")
-            if "id" in d and get("step", d["id"]) is not None:
-                raise ValidationError(f"step {d['id']!r} exists already", path="data.id")
+            sid = d.get("id")
+            if sid is not None and (self._steps.get(sid) is not None or (
+                    sid not in self._steps and get("step", sid) is not None)):
+                raise ValidationError(f"step {sid!r} exists already", path="data.id")
             if "deadline" in d and d["deadline"] < self.key[:10] and parse_date(d["deadline"]) < day_of(at):
                 raise ValidationError(
                     f"deadline {d['deadline']} is before the step's date {day_of(at)}",
@@ -442,6 +452,9 @@ class _Writer:
                     f"impact {d['impact']!r} has no step dated at or before {at}: an outcome "
                     "follows a step", path="data.impact")
             if "step" in d:
+                step = self._steps.get(d["step"])
+                if step is not None and step["impact"] == d["impact"] and self.key >= step["key"]:
+                    return None  # cached, of this impact, taken before: nothing to refuse
                 step = self._need("step", d["step"], "data.step")
                 if step["impact"] != d["impact"]:
                     raise ValidationError(
@@ -608,7 +621,7 @@ class _Writer:
                 found = idx.get("impact", d["impact"]) or {}
                 idx.put("impact", d["impact"], found)
             else:
-                idx.touch("impact", d["impact"])
+                self._impacts_changed.add(d["impact"])  # (idx.touch, inlined)
             i = found
             i["steps"] += 1
             key = self.key
