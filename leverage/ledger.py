@@ -432,9 +432,12 @@ class _Writer:
                 raise ValidationError(
                     f"unknown step kind {d['kind']!r} (`leverage step kinds` lists them)", path="data.kind")
             sid = d.get("id")
-            if sid is not None and (self._steps.get(sid) is not None or (
-                    sid not in self._steps and get("step", sid) is not None)):
-                raise ValidationError(f"step {sid!r} exists already", path="data.id")
+            if sid is not None:
+                found = self._steps.get(sid, _MISSING)
+                if found is _MISSING and (not self.index.empty or sid in self.index.evicted):
+                    found = get("step", sid)  # (not cached: an empty table has only the evicted)
+                if found is not None and found is not _MISSING:
+                    raise ValidationError(f"step {sid!r} exists already", path="data.id")
             if "deadline" in d and d["deadline"] < self.key[:10] and parse_date(d["deadline"]) < day_of(at):
                 raise ValidationError(
                     f"deadline {d['deadline']} is before the step's date {day_of(at)}",
