@@ -549,3 +549,15 @@ def test_steps_read_back_after_leaving_the_cache(tmp_path, monkeypatch, transien
         other.close()
     assert _entities(db) == _entities(reference)
     assert len([row for row in _entities(db) if row[0] == "step"]) == 40
+
+
+def test_the_set_of_evicted_ids_never_forgets_one():
+    from leverage.ledger import _Seen
+
+    seen = _Seen()
+    assert "s1" not in seen
+    ids = [f"s{n:07d}" for n in range(50_000)]
+    seen.update(ids)
+    assert all(i in seen for i in ids)
+    others = [f"t{n:07d}" for n in range(50_000)]
+    assert sum(o in seen for o in others) < 50  # a "maybe" only costs one read of the table
