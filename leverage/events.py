@@ -269,9 +269,9 @@ def _expr(check: Checker, var: str, names: dict[str, Any]) -> str:
             test += f" and len(set({var})) == len({var})"
         return test + ")"
     if check is severity:
-        keys = "_SEVERITY_KEYS"
-        return (f"(type({var}) is dict and {var}.keys() == {keys} and "
-                f"all(type(x) is int and 1 <= x <= 5 for x in {var}.values()))")
+        fields = " and ".join(f"type({var}[{k!r}]) is int and 1 <= {var}[{k!r}] <= 5"
+                              for k in _SEVERITY_FIELDS)
+        return f"(type({var}) is dict and {var}.keys() == _SEVERITY_KEYS and {fields})"
     names[name] = check
     return f"_call_ok({name}, {var})"
 
@@ -281,20 +281,35 @@ def _compile(spec: Spec) -> Callable[[Any], bool]:
         "_SLUG": SLUG.match, "_STEP_KIND": STEP_KIND.match, "_SHA256": SHA256.match,
         "_DATE_OK": _date_ok,
         "_SEVERITY_KEYS": frozenset(_SEVERITY_FIELDS), "_call_ok": _call_ok,
-        "_ALLOWED": spec.allowed, "_MISSING": _MISSING,
+        "_MISSING": _MISSING,
     }
-    lines = ["def fast(d):", "    if not d.keys() <= _ALLOWED: return False"]
+    # every field of the spec is looked up once; counting those present tells whether the
+    # data holds any other (an unknown field)
+    lines = ["def fast(d):", f"    n = {len(spec.required)}"]
     for key, check in spec.checks.items():
-        test = _expr(check, "v", names)
         lines.append(f"    v = d.get({key!r}, _MISSING)")
         if key in spec.required:
-            lines.append(f"    if v is _MISSING or not {test}: return False")
+            lines.append("    if v is _MISSING: return False")
+            indent = "    "
         else:
-            lines.append(f"    if v is not _MISSING and not {test}: return False")
+            lines.append("    if v is not _MISSING:")
+            lines.append("        n += 1")
+            indent = "        "
+        listed = getattr(check, "list_of", None)
+        if listed is not None:  # a loop: cheaper than all() over a generator
+            item, min_items, unique = listed
+            size = f" or len(v) < {min_items}" if min_items else ""
+            lines.append(f"{indent}if type(v) is not list{size}: return False")
+            lines.append(f"{indent}for x in v:")
+            lines.append(f"{indent}    if not {_expr(item, 'x', names)}: return False")
+            if unique:
+                lines.append(f"{indent}if len(set(v)) != len(v): return False")
+        else:
+            lines.append(f"{indent}if not {_expr(check, 'v', names)}: return False")
     if spec.at_least_one:
         names["_AT_LEAST_ONE"] = spec.at_least_one
         lines.append("    if not any(k in d for k in _AT_LEAST_ONE): return False")
-    lines.append("    return True")
+    lines.append("    return len(d) == n")
     namespace = dict(names)
     exec("\n".join(lines), namespace)  # noqa: S102 - our own specs, never input
     fast: Callable[[Any], bool] = namespace["fast"]
