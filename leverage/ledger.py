@@ -134,8 +134,8 @@ class Index:
         self.caches: dict[str, dict[str, dict[str, Any] | None]] = {}
         #: kind -> ids of changed entries not yet written (kinds kept in the cache)
         self.dirty: dict[str, set[str]] = {}
-        #: rows of entries of evicted kinds not yet written: (kind, id, entry or None)
-        self.written: list[tuple[str, str, dict[str, Any] | None]] = []
+        #: entries of evicted kinds not yet written, in order: (kind, id, entry or None)
+        self.unwritten: list[tuple[str, str, dict[str, Any] | None]] = []
         #: the table was empty when the transaction began: a miss is an unknown id, unless
         #: the id was evicted (then it is read back)
         self.empty = empty
@@ -176,7 +176,7 @@ class Index:
         if kind in self.EVICTED:
             cache.pop(id_, None)  # (to the end of the order)
             cache[id_] = value
-            self.written.append((kind, id_, value))
+            self.unwritten.append((kind, id_, value))
         else:
             cache[id_] = value
             self.dirty[kind].add(id_)
@@ -191,9 +191,9 @@ class Index:
         are written once, when the transaction ends or before anything reads the table)."""
         # kind -> id -> the entry's last value (None: delete it)
         changes: dict[str, dict[str, dict[str, Any] | None]] = {}
-        for kind, id_, value in self.written:
+        for kind, id_, value in self.unwritten:
             changes.setdefault(kind, {})[id_] = value
-        self.written = []
+        self.unwritten = []
         if not evicted_only:
             for kind, ids in self.dirty.items():
                 if ids:
