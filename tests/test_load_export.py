@@ -41,12 +41,16 @@ def db_files(db: Path) -> list[Path]:
             if p.exists()]
 
 
-def ledger_rows(db: Path) -> list[tuple[Any, ...]]:
+def table_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(str(db))
     try:
-        return conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def ledger_rows(db: Path) -> list[tuple[Any, ...]]:
+    return table_rows(db, "SELECT * FROM events ORDER BY seq")
 
 
 # -- restore and load ------------------------------------------------------------------------
@@ -515,11 +519,7 @@ def _many_steps() -> list[Event]:
 
 
 def _entities(db: Path) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(str(db))
-    try:
-        return conn.execute("SELECT * FROM entities ORDER BY kind, id").fetchall()
-    finally:
-        conn.close()
+    return table_rows(db, "SELECT * FROM entities ORDER BY kind, id")
 
 
 @pytest.mark.parametrize("transient", [1, 3, 20000])
