@@ -135,9 +135,9 @@ def _policy_set(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any
 def _party_added(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
     b.parties[d["id"]] = {
         "id": d["id"], "name": d["name"], "kind": d["kind"], "country": d.get("country"),
-        "sector": d.get("sector"), "external_ids": dict(d.get("external_ids") or {}),
-        "attributes": dict(_attrs(d)), "added_at": at, "seq": seq,
-    }
+        "sector": d.get("sector"), "external_ids": d.get("external_ids") or {},
+        "attributes": _attrs(d), "added_at": at, "seq": seq,
+    }  # (nested dicts are replaced below, never changed in place: Party copies them)
 
 
 def _party_updated(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
@@ -146,7 +146,7 @@ def _party_updated(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, 
         return
     for key in _PARTY_KEYS:
         if key in d:
-            p[key] = dict(d[key]) if key == "external_ids" else d[key]
+            p[key] = d[key]
     if "attributes" in d:
         p["attributes"] = {**p["attributes"], **d["attributes"]}
 
@@ -156,7 +156,7 @@ def _rel_added(b: StateBuilder, seq: int, at: str, actor: str, d: dict[str, Any]
         "id": d["id"], "source": d["source"], "target": d["target"], "type": d["type"],
         "crucial": d.get("crucial", False), "leverage": d.get("leverage"),
         "since": d.get("since"), "contract": d.get("contract"),
-        "attributes": dict(_attrs(d)), "added_at": at, "seq": seq,
+        "attributes": _attrs(d), "added_at": at, "seq": seq,
         "ended_at": None, "ended_reason": None,
     }
 
