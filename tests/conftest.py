@@ -1,7 +1,8 @@
 """Shared fixtures of the core ledger's tests.
 
 Every test runs with ``LEVERAGE_ACTOR=tester`` and without ``LEVERAGE_DB`` (so a test never
-touches a ledger outside its ``tmp_path``), and forgets the loaded plugins afterwards.
+touches a ledger outside its ``tmp_path``), with the built-in plugins or those its
+``plugins`` marker names, and forgets the loaded plugins afterwards.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ Event = dict[str, Any]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch):
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     monkeypatch.setenv("LEVERAGE_ACTOR", "tester")
     monkeypatch.delenv("LEVERAGE_DB", raising=False)
-    # Only the built-in plugins: never whatever else is installed on the machine.
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", BUILTIN_PLUGINS)
+    monkeypatch.delenv("LEVERAGE_TRACE_PLUGINS", raising=False)
+    monkeypatch.setattr(plugins._state, "reported", set())  # (each failure reported once a test)
+    # Only the built-in plugins (never whatever else is installed on the machine), or those a
+    # test or module names: ``pytestmark = pytest.mark.plugins("leverage_tos")``.
+    only = request.node.get_closest_marker("plugins")
+    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", ",".join(only.args) if only else BUILTIN_PLUGINS)
     plugins.reset()
     yield
     plugins.reset()

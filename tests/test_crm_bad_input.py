@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from leverage import plugins
 from leverage.cli import cli
 from leverage.ledger import open_ledger
-from leverage.testing import _reset_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crm"
 ERP = FIXTURES / "erp_partners.csv"
@@ -19,16 +17,7 @@ ERP_MAPPING = FIXTURES / "erp_partners.toml"
 SF_HEADER = "Id,Name,Type,ParentId\n"
 
 
-@pytest.fixture(autouse=True)
-def _crm_plugin_only(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "leverage_crm")
-    monkeypatch.setenv("LEVERAGE_ACTOR", "tester")
-    monkeypatch.delenv("LEVERAGE_DB", raising=False)
-    plugins.reset()
-    _reset_cli(cli)
-    yield
-    plugins.reset()
-    _reset_cli(cli)
+pytestmark = pytest.mark.plugins("leverage_crm")
 
 
 @pytest.fixture

@@ -25,16 +25,7 @@ ERP_MAPPING = FIXTURES / "erp_partners.toml"
 AT = "2024-06-30"
 
 
-@pytest.fixture(autouse=True)
-def _crm_plugin_only(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "leverage_crm")
-    monkeypatch.setenv("LEVERAGE_ACTOR", "tester")
-    monkeypatch.delenv("LEVERAGE_DB", raising=False)
-    plugins.reset()
-    _reset_cli(cli)
-    yield
-    plugins.reset()
-    _reset_cli(cli)
+pytestmark = pytest.mark.plugins("leverage_crm")
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import pytest
 from click.testing import CliRunner
 from leverage_crm.mapping import BUNDLED, Outcome, bundled_text, load_bundled, load_file, parse, schema
 
-from leverage import LeverageError, plugins
+from leverage import LeverageError
 from leverage.cli import cli
-from leverage.testing import _reset_cli
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs" / "crm.md"
@@ -20,14 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "crm"
 MINIMAL = 'system = "erp"\n[columns]\nid = "No"\nname = "Name"\n'
 
 
-@pytest.fixture(autouse=True)
-def _crm_plugin_only(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "leverage_crm")
-    plugins.reset()
-    _reset_cli(cli)
-    yield
-    plugins.reset()
-    _reset_cli(cli)
+pytestmark = pytest.mark.plugins("leverage_crm")
 
 
 def test_schema_is_served_by_leverage_schema():

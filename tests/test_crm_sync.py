@@ -15,10 +15,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leverage import plugins
 from leverage.cli import cli
 from leverage.ledger import open_ledger
-from leverage.testing import _reset_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crm"
 SF = FIXTURES / "salesforce_accounts.csv"
@@ -28,16 +26,7 @@ ERP = FIXTURES / "erp_partners.csv"
 ERP_MAPPING = FIXTURES / "erp_partners.toml"
 
 
-@pytest.fixture(autouse=True)
-def _crm_plugin_only(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "leverage_crm")
-    monkeypatch.setenv("LEVERAGE_ACTOR", "tester")
-    monkeypatch.delenv("LEVERAGE_DB", raising=False)
-    plugins.reset()
-    _reset_cli(cli)
-    yield
-    plugins.reset()
-    _reset_cli(cli)
+pytestmark = pytest.mark.plugins("leverage_crm")
 
 
 def make_ledger(path: Path) -> Path:

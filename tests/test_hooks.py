@@ -23,13 +23,7 @@ TESTS = Path(__file__).resolve().parent
 HOOKS = plugins.hook_names()
 
 
-@pytest.fixture(autouse=True)
-def _no_machine_plugins(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "")
-    monkeypatch.delenv("LEVERAGE_TRACE_PLUGINS", raising=False)
-    plugins.reset()
-    yield
-    plugins.reset()
+pytestmark = pytest.mark.plugins()  # the core alone: never the plugins installed
 
 
 # -- meta-tests ------------------------------------------------------------------------------

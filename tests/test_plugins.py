@@ -28,14 +28,7 @@ from leverage.errors import PluginError
 BUILTINS = ("leverage_crm", "leverage_graphviz", "leverage_tos")
 
 
-@pytest.fixture(autouse=True)
-def _no_machine_plugins(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "")
-    monkeypatch.delenv("LEVERAGE_TRACE_PLUGINS", raising=False)
-    monkeypatch.setattr(plugins._state, "reported", set())
-    plugins.reset()
-    yield
-    plugins.reset()
+pytestmark = pytest.mark.plugins()  # the core alone: never the plugins installed
 
 
 @pytest.fixture

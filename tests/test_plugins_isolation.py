@@ -15,14 +15,7 @@ from leverage.ledger import open_ledger
 NEW_PARTY = ("party", "add", "north", "--name", "North", "--kind", "supplier", "--at", "2021-02-01")
 
 
-@pytest.fixture(autouse=True)
-def _no_machine_plugins(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "")
-    monkeypatch.delenv("LEVERAGE_TRACE_PLUGINS", raising=False)
-    monkeypatch.setattr(plugins._state, "reported", set())
-    plugins.reset()
-    yield
-    plugins.reset()
+pytestmark = pytest.mark.plugins()  # the core alone: never the plugins installed
 
 
 @pytest.fixture

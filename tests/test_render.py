@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 from test_graph import SEVERITY, decide, end, impact, party, rel
 
-from leverage import open_ledger, plugins
-from leverage.cli import cli
-from leverage.testing import _reset_cli
+from leverage import open_ledger
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
@@ -30,14 +28,7 @@ HOSTILE_3 = "back\\slash \\N \\l & <b>bold</b> ]"
 LEGEND_NODES = 15  # 5 levels, overdue, self, and two nodes per relationship status
 
 
-@pytest.fixture(autouse=True)
-def _graphviz_plugin(monkeypatch):
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "leverage_graphviz")
-    plugins.reset()
-    _reset_cli(cli)
-    yield
-    plugins.reset()
-    _reset_cli(cli)
+pytestmark = pytest.mark.plugins("leverage_graphviz")
 
 
 EVENTS = [

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from test_tos_support import (
     RULES,
-    activate,
     count,
-    deactivate,
     ingest,
     make_ledger,
     ok,
@@ -18,12 +16,7 @@ from test_tos_support import (
     write_log,
 )
 
-
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 @pytest.fixture

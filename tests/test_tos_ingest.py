@@ -14,9 +14,7 @@ from test_tos_support import (
     LOG,
     RULES,
     SETUP,
-    activate,
     count,
-    deactivate,
     events,
     ingest,
     make_ledger,
@@ -30,12 +28,7 @@ from test_tos_support import (
 
 from leverage.ledger import open_ledger
 
-
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 from test_tos_support import (
-    activate,
-    deactivate,
     ingest,
     make_ledger,
     ok,
@@ -22,11 +20,7 @@ RULE_TEXT = ("You may not promote hatred, discrimination or hostility against pe
              "protected characteristic.")
 
 
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ from test_tos_support import (
     LOG,
     RULES,
     SETUP,
-    activate,
-    deactivate,
     ingest,
     make_ledger,
     ok,
@@ -25,17 +23,15 @@ from test_tos_support import (
     status,
 )
 
+from leverage import plugins
+
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "tos"
 PACKAGE = ROOT / "plugins" / "leverage_tos"
 SCHEMAS = ROOT / "schemas"
 
 
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 def test_the_plugin_is_loaded_with_its_hooks(tmp_path: Path):
@@ -55,7 +51,7 @@ def test_the_tos_group_and_its_commands(tmp_path: Path):
 
 def test_the_plugin_disabled_leaves_no_trace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "")
-    deactivate()
+    plugins.reset()
     result = run(tmp_path / "x.db", "tos", "--help")
     assert result.exit_code != 0
 

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from leverage_tos.checks import competing_rights
 from test_tos_support import (
-    activate,
     codes,
-    deactivate,
     events,
     findings,
     ingest,
@@ -28,11 +26,7 @@ from leverage.timeutil import parse_at
 FACTORS = ("context", "speaker", "intent", "content", "extent", "likelihood")
 
 
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 @pytest.fixture

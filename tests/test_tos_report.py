@@ -12,8 +12,6 @@ import pytest
 from test_tos_support import (
     LOG,
     SETUP,
-    activate,
-    deactivate,
     ingest,
     make_ledger,
     ok,
@@ -25,12 +23,7 @@ from test_tos_support import (
 
 from leverage.timeutil import day_of
 
-
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 @pytest.fixture(scope="module")

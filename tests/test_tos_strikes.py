@@ -11,9 +11,7 @@ import pytest
 from leverage_tos.strikes import Action, summarize
 from test_tos_support import (
     RULES,
-    activate,
     codes,
-    deactivate,
     findings,
     ingest,
     make_ledger,
@@ -23,12 +21,7 @@ from test_tos_support import (
     write_log,
 )
 
-
-@pytest.fixture(autouse=True)
-def _tos_only(monkeypatch: pytest.MonkeyPatch):
-    activate(monkeypatch)
-    yield
-    deactivate()
+pytestmark = pytest.mark.plugins("leverage_tos")
 
 
 @pytest.fixture

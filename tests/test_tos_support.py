@@ -15,13 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner, Result
 
-from leverage import plugins
 from leverage.cli import cli
 from leverage.ledger import open_ledger
-from leverage.testing import _reset_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tos"
 RULES = FIXTURES / "rules.toml"
@@ -58,20 +55,6 @@ SMALL: list[dict[str, Any]] = [
     {"type": "relationship.added", "at": "2021-01-01", "actor": "ana",
      "data": {"id": "rel-eps-2", "source": "epsilon", "target": "we", "type": "advertises-on"}},
 ]
-
-
-def activate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Load only the leverage_tos plugin and let the commands attach again."""
-    monkeypatch.setenv("LEVERAGE_LOAD_PLUGINS", "leverage_tos")
-    monkeypatch.setenv("LEVERAGE_ACTOR", "tester")
-    monkeypatch.delenv("LEVERAGE_DB", raising=False)
-    plugins.reset()
-    _reset_cli(cli)
-
-
-def deactivate() -> None:
-    plugins.reset()
-    _reset_cli(cli)
 
 
 def run(db: Path, *args: Any, input: str | None = None) -> Result:
