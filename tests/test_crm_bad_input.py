@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from crm_support import ERP, ERP_MAPPING, make_ledger
 
 from leverage.cli import cli
 from leverage.ledger import open_ledger
 
-FIXTURES = Path(__file__).parent / "fixtures" / "crm"
-ERP = FIXTURES / "erp_partners.csv"
-ERP_MAPPING = FIXTURES / "erp_partners.toml"
 SF_HEADER = "Id,Name,Type,ParentId\n"
 
 
@@ -22,12 +20,7 @@ pytestmark = pytest.mark.plugins("leverage_crm")
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    path = tmp_path / "crm.db"
-    ledger = open_ledger(path, create=True)
-    ledger.append([{"type": "party.added", "at": "2020-01-01", "actor": "t",
-                    "data": {"id": "we", "name": "We", "kind": "self"}}])
-    ledger.close()
-    return path
+    return make_ledger(tmp_path / "crm.db")
 
 
 @pytest.fixture

@@ -11,17 +11,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from crm_support import ERP, ERP_MAPPING, FIXTURES, HS, SF, make_ledger
 
 from leverage import plugins
 from leverage.cli import cli
 from leverage.ledger import open_ledger
 from leverage.testing import _reset_cli
 
-FIXTURES = Path(__file__).parent / "fixtures" / "crm"
-SF = FIXTURES / "salesforce_accounts.csv"
-HS = FIXTURES / "hubspot_companies.csv"
-ERP = FIXTURES / "erp_partners.csv"
-ERP_MAPPING = FIXTURES / "erp_partners.toml"
 AT = "2024-06-30"
 
 
@@ -30,13 +26,7 @@ pytestmark = pytest.mark.plugins("leverage_crm")
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """A ledger holding only the company's own party ``we``."""
-    path = tmp_path / "crm.db"
-    ledger = open_ledger(path, create=True)
-    ledger.append([{"type": "party.added", "at": "2020-01-01", "actor": "t",
-                    "data": {"id": "we", "name": "We", "kind": "self"}}])
-    ledger.close()
-    return path
+    return make_ledger(tmp_path / "crm.db")
 
 
 def run(db: Path, *args: object):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from crm_support import FIXTURES
 from leverage_crm.mapping import BUNDLED, Outcome, bundled_text, load_bundled, load_file, parse, schema
 
 from leverage import LeverageError
@@ -15,7 +16,6 @@ from leverage.cli import cli
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs" / "crm.md"
-FIXTURES = Path(__file__).parent / "fixtures" / "crm"
 MINIMAL = 'system = "erp"\n[columns]\nid = "No"\nname = "Name"\n'
 
 

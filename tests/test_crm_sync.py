@@ -12,29 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from crm_support import ERP, ERP_MAPPING, HS, SF, SF_CHANGED, make_ledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leverage.cli import cli
 from leverage.ledger import open_ledger
 
-FIXTURES = Path(__file__).parent / "fixtures" / "crm"
-SF = FIXTURES / "salesforce_accounts.csv"
-SF_CHANGED = FIXTURES / "salesforce_accounts_changed.csv"
-HS = FIXTURES / "hubspot_companies.csv"
-ERP = FIXTURES / "erp_partners.csv"
-ERP_MAPPING = FIXTURES / "erp_partners.toml"
-
-
 pytestmark = pytest.mark.plugins("leverage_crm")
-
-
-def make_ledger(path: Path) -> Path:
-    ledger = open_ledger(path, create=True)
-    ledger.append([{"type": "party.added", "at": "2020-01-01", "actor": "t",
-                    "data": {"id": "we", "name": "We", "kind": "self"}}])
-    ledger.close()
-    return path
 
 
 @pytest.fixture
