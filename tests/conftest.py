@@ -204,3 +204,12 @@ def assert_user_error() -> Callable[..., str]:
         return lines[0]
 
     return _check
+
+
+@pytest.fixture
+def reports_db(invoke: Callable[..., Result], db: Path) -> Path:
+    """The reports' fixture ledger (``tests/fixtures/reports/ledger.jsonl``) after ``init``."""
+    assert invoke("init", "--at", "2023-01-01").exit_code == 0
+    result = invoke("load", Path(__file__).parent / "fixtures" / "reports" / "ledger.jsonl")
+    assert result.exit_code == 0, result.output
+    return db

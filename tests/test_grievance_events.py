@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grievance_support import BASE, STEP_SEQ, SUSPEND_SEQ
 
 from leverage import plugins
 from leverage.errors import GateError, ValidationError
@@ -19,25 +20,6 @@ from leverage.policy import Policy, default_policy, resolve
 
 Event = dict[str, Any]
 
-#: loaded after ``leverage init --at 2021-01-01`` (seq 1): the seqs are 2 to 7
-BASE: list[Event] = [
-    {"type": "party.added", "at": "2021-01-01", "actor": "ana",
-     "data": {"id": "we", "name": "We Host GmbH", "kind": "self"}},
-    {"type": "party.added", "at": "2021-01-01", "actor": "ana",
-     "data": {"id": "acme", "name": "Acme Media SARL", "kind": "client"}},
-    {"type": "relationship.added", "at": "2021-01-02", "actor": "ana",
-     "data": {"id": "r1", "source": "we", "target": "acme", "type": "hosts"}},
-    {"type": "impact.opened", "at": "2021-01-03", "actor": "ana",
-     "data": {"id": "i1", "relationship": "r1", "rights": ["expression"], "summary": "Threats.",
-              "severity": {"scale": 4, "scope": 3, "irremediability": 3}}},
-    {"type": "step.taken", "at": "2021-01-04", "actor": "ana",
-     "data": {"impact": "i1", "kind": "formal-notice", "summary": "Notice."}},
-    {"type": "decision.made", "at": "2021-01-10", "actor": "ana",
-     "data": {"impact": "i1", "decision": "suspend", "rationale": "No change.",
-              "policy_refs": ["ToS 4.2"], "approved_by": "Bo"}},
-]
-STEP_SEQ = 6
-SUSPEND_SEQ = 7
 
 
 def filed(gid: str = "g1", at: str = "2021-01-11", actor: str = "ana", **data: Any) -> Event:

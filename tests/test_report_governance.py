@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-FIXTURE = Path(__file__).parent / "fixtures" / "reports" / "ledger.jsonl"
-
-
-@pytest.fixture
-def fixture_db(invoke, db: Path) -> Path:
-    assert invoke("init", "--at", "2023-01-01").exit_code == 0
-    result = invoke("load", FIXTURE)
-    assert result.exit_code == 0, result.output
-    return db
 
 
 def governance(invoke, *args: str) -> str:
@@ -29,7 +18,7 @@ def governance_json(invoke, *args: str) -> dict[str, Any]:
     return json.loads(governance(invoke, "--format", "json", *args))
 
 
-def test_the_leadership_report_of_the_fixture(fixture_db, invoke):
+def test_the_leadership_report_of_the_fixture(reports_db, invoke):
     r = governance_json(invoke, "--as-of", "2023-12-31")
     assert r["report"] == "governance" and r["as_of"] == "2023-12-31"
     assert r["summary"] == {"open_impacts": 5, "critical": 1, "high": 3, "overdue": 5, "awaiting_decision": 3,
@@ -54,7 +43,7 @@ def test_the_leadership_report_of_the_fixture(fixture_db, invoke):
                                         "codes": ["grievance-unacknowledged", "grievance-overdue"]}]
 
 
-def test_as_of_an_earlier_day(fixture_db, invoke):
+def test_as_of_an_earlier_day(reports_db, invoke):
     r = governance_json(invoke, "--as-of", "2023-07-25")
     s = r["summary"]
     assert s["open_impacts"] == 4 and s["grievances_overdue"] == 0
@@ -66,14 +55,14 @@ def test_as_of_an_earlier_day(fixture_db, invoke):
     assert later["forced_decisions"] == []  # more than 365 days before
 
 
-def test_an_upheld_appeal_waiting_for_reinstatement(fixture_db, invoke):
+def test_an_upheld_appeal_waiting_for_reinstatement(reports_db, invoke):
     result = invoke("status", "--json", "--as-of", "2023-08-01")
     [kestrel] = [s for s in json.loads(result.stdout) if s["impact"] == "imp-kestrel-assembly"]
     assert "appeal-upheld" in [f["code"] for f in kestrel["findings"]]
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
-def test_rendered_one_page_names_no_person(fixture_db, invoke, fmt):
+def test_rendered_one_page_names_no_person(reports_db, invoke, fmt):
     text = governance(invoke, "--as-of", "2023-12-31", "--format", fmt)
     for heading in ("Open critical and high impacts", "Overdue", "Decisions awaiting approval",
                     "Forced decisions", "Suspensions due for review", "Crucial relationships at risk",

@@ -21,14 +21,6 @@ FORMATS = ("md", "html", "json")
 YEAR = ("--from", "2023-01-01", "--to", "2023-12-31")
 
 
-@pytest.fixture
-def fixture_db(invoke, db: Path) -> Path:
-    assert invoke("init", "--at", "2023-01-01").exit_code == 0
-    result = invoke("load", FIXTURE)
-    assert result.exit_code == 0, result.output
-    return db
-
-
 def report(invoke, *args: str) -> str:
     result = invoke("report", "transparency", *args)
     assert result.exit_code == 0, result.output
@@ -44,7 +36,7 @@ def report_json(invoke, *args: str) -> dict[str, Any]:
 
 # -- the fixture's known figures (tests/fixtures/reports/README.md) ---------------------------------
 
-def test_the_numbers_of_the_fixture_year(fixture_db, invoke):
+def test_the_numbers_of_the_fixture_year(reports_db, invoke):
     r = report_json(invoke, *YEAR)
     assert (r["report"], r["redacted"], r["period"]) == ("transparency", True, {"from": "2023-01-01",
                                                                                 "to": "2023-12-31"})
@@ -109,7 +101,7 @@ def test_the_numbers_of_the_fixture_year(fixture_db, invoke):
     assert r["reinstatements"] == {"total": 2, "after_upheld_appeal": 1}
 
 
-def test_a_shorter_period(fixture_db, invoke):
+def test_a_shorter_period(reports_db, invoke):
     r = report_json(invoke, "--from", "2023-07-01", "--to", "2023-08-31")
     assert r["impacts"]["opened"] == 1 and r["impacts"]["by_level"]["high"] == 1
     assert r["impacts"]["open_at_end"] == 4  # veritas, orchid, wexler, kestrel (saffron closed)
@@ -123,7 +115,7 @@ def test_a_shorter_period(fixture_db, invoke):
     assert r["reinstatements"] == {"total": 1, "after_upheld_appeal": 1}
 
 
-def test_pending_time_frames_at_the_end_of_the_period(fixture_db, invoke):
+def test_pending_time_frames_at_the_end_of_the_period(reports_db, invoke):
     g = report_json(invoke, "--from", "2023-10-01", "--to", "2023-10-04")["grievances"]
     assert g["filed"] == 1 and g["acknowledgement"] == {"in_time": 0, "late": 0, "pending": 1}
     g = report_json(invoke, "--from", "2023-10-01", "--to", "2023-10-09")["grievances"]
@@ -198,7 +190,7 @@ def test_the_secret_list_covers_the_fixture():
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_redacted_report_names_no_party_and_no_person(fixture_db, invoke, fmt):
+def test_redacted_report_names_no_party_and_no_person(reports_db, invoke, fmt):
     text = report(invoke, *YEAR, "--format", fmt)
     parties, ids, people, public = secrets()
     assert leaks(text, parties) == []
@@ -211,7 +203,7 @@ def test_redacted_report_names_no_party_and_no_person(fixture_db, invoke, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_unredacted_report_says_so_at_the_top_and_still_names_no_person(fixture_db, invoke, fmt):
+def test_unredacted_report_says_so_at_the_top_and_still_names_no_person(reports_db, invoke, fmt):
     text = report(invoke, *YEAR, "--format", fmt, "--unredacted")
     head = text[:400] if fmt != "html" else text[text.index("<body>"):text.index("<body>") + 300]
     assert "UNREDACTED - FOR INTERNAL USE ONLY" in head
@@ -223,7 +215,7 @@ def test_unredacted_report_says_so_at_the_top_and_still_names_no_person(fixture_
     assert "g-wexler-data" in text  # the confidential grievance is listed internally
 
 
-def test_unredacted_json(fixture_db, invoke):
+def test_unredacted_json(reports_db, invoke):
     r = report_json(invoke, *YEAR, "--unredacted")
     assert r["redacted"] is False and r["notice"].startswith("UNREDACTED")
     assert list(r)[:3] == ["report", "redacted", "notice"]
@@ -293,7 +285,7 @@ def test_html_escapes_everything(invoke, load_events):
 
 # -- the command -------------------------------------------------------------------------------------
 
-def test_output_file(fixture_db, invoke, tmp_path):
+def test_output_file(reports_db, invoke, tmp_path):
     out = tmp_path / "report.html"
     result = invoke("report", "transparency", *YEAR, "--format", "html", "-o", out)
     assert result.exit_code == 0, result.output
@@ -301,18 +293,18 @@ def test_output_file(fixture_db, invoke, tmp_path):
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
-def test_bad_period(fixture_db, invoke, assert_user_error):
+def test_bad_period(reports_db, invoke, assert_user_error):
     assert_user_error(invoke("report", "transparency", "--from", "2023-05-01", "--to", "2023-04-01"),
                       "2023-05-01 is after the end of the period (2023-04-01)")
     assert_user_error(invoke("report", "transparency", "--to", "2023-02-30"), "2023-02-30")
     assert_user_error(invoke("report", "transparency", "--format", "pdf"), "pdf")
 
 
-def test_unwritable_output(fixture_db, invoke, assert_user_error, tmp_path):
+def test_unwritable_output(reports_db, invoke, assert_user_error, tmp_path):
     assert_user_error(invoke("report", "transparency", "-o", tmp_path / "no" / "such" / "dir.md"), "cannot write")
 
 
-def test_the_schema_is_published(invoke, fixture_db):
+def test_the_schema_is_published(invoke, reports_db):
     result = invoke("schema", "transparency-report")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["title"] == "leverage transparency report"
