@@ -31,11 +31,12 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from childrun import Run, leverage_cmd, run
 
 FIRST_TARGET = 1.5
 REIMPORT_TARGET = 0.5
@@ -101,53 +102,6 @@ def generate(path: Path, rows: int, *, seed: int = 5, changed: float = 0.0) -> N
                 f"20{rng.randrange(10, 24)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}T09:00:00.000Z",
             ])
             ids.append(id18)
-
-
-def leverage_cmd() -> list[str]:
-    exe = Path(sys.executable).with_name("leverage")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("leverage")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "import sys; from leverage.cli import cli; sys.exit(cli())"]
-
-
-class Run:
-    def __init__(self, seconds: float, cpu: float, rc: int, peak_mb: float, out: bytes, err: str):
-        self.seconds, self.cpu, self.rc, self.peak_mb, self.out, self.err = seconds, cpu, rc, peak_mb, out, err
-
-
-# The child runs under a small wrapper reporting its wall time, CPU time and peak RSS
-# (measuring from this process would count this process's own peak, see bench_load.py).
-_WRAPPER = (
-    "import resource, subprocess, sys, time\n"
-    "t0 = time.perf_counter()\n"
-    "rc = subprocess.call(sys.argv[2:])\n"
-    "t = time.perf_counter() - t0\n"
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "with open(sys.argv[1], 'w') as fh:\n"
-    "    fh.write(f'{rc} {t!r} {u.ru_utime + u.ru_stime!r} {u.ru_maxrss}')\n"
-)
-
-
-def run(argv: list[str], *, stdout: Path | None = None) -> Run:
-    env = dict(os.environ, LEVERAGE_ACTOR="bench")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
-        target = open(stdout, "wb") if stdout else out
-        try:
-            subprocess.run([sys.executable, "-c", _WRAPPER, report.name, *argv], env=env, stdout=target,
-                           stderr=err, check=False)
-        finally:
-            if stdout:
-                target.close()
-        rc, seconds, cpu, maxrss = open(report.name).read().split()
-        out.seek(0)
-        err.seek(0)
-        scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-        return Run(float(seconds), float(cpu), int(rc), int(maxrss) / scale, out.read(),
-                   err.read().decode(errors="replace"))
 
 
 def must(r: Run, what: str) -> Run:

@@ -30,7 +30,6 @@ import gc
 import json
 import os
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -40,6 +39,8 @@ import time
 import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from childrun import TIMED_OUT, leverage_cmd, run
 
 LOAD_RATIO_TARGET = 3.0
 PEAK_MB_TARGET = 300.0
@@ -308,73 +309,6 @@ def in_process_load(src: Path, db: Path, timeout: float = 0) -> tuple[float, int
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
     return time.perf_counter() - t0, count
-
-
-def leverage_cmd() -> list[str]:
-    exe = Path(sys.executable).with_name("leverage")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("leverage")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "import sys; from leverage.cli import cli; sys.exit(cli())"]
-
-
-class Run:
-    def __init__(self, seconds: float, rc: int, peak_mb: float, out: str, err: str):
-        self.seconds, self.rc, self.peak_mb, self.out, self.err = seconds, rc, peak_mb, out, err
-
-    @property
-    def ok(self) -> bool:
-        return self.rc == 0
-
-    def error_line(self) -> str:
-        if self.rc == TIMED_OUT:
-            return f"stopped after the --timeout of {self.seconds:.0f} s"
-        lines = [x for x in self.err.strip().splitlines() if x.strip()]
-        return lines[-1] if lines else f"exit status {self.rc}"
-
-
-# The child runs under a small Python wrapper that reports its wall time and
-# getrusage(RUSAGE_CHILDREN).ru_maxrss. Measuring from this process directly would be wrong:
-# on Linux a child's ru_maxrss starts from the RSS of the process it was forked (vforked)
-# from, so after the in-process load every child would show this process's peak.
-_WRAPPER = (
-    "import resource, subprocess, sys, time\n"
-    "limit = float(sys.argv[2]) or None\n"
-    "t0 = time.perf_counter()\n"
-    "child = subprocess.Popen(sys.argv[3:])\n"
-    "try:\n"
-    "    rc = child.wait(timeout=limit)\n"
-    "except subprocess.TimeoutExpired:\n"
-    "    child.kill()\n"
-    "    child.wait()\n"
-    "    rc = 124\n"
-    "t = time.perf_counter() - t0\n"
-    "with open(sys.argv[1], 'w') as fh:\n"
-    "    fh.write(f'{rc} {t!r} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
-)
-TIMED_OUT = 124
-
-
-def run(argv: list[str], *, quiet: bool = False, timeout: float = 0) -> Run:
-    """Run a child: its wall time, exit status and peak RSS, stdout and stderr."""
-    env = dict(os.environ, LEVERAGE_ACTOR="bench")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
-        subprocess.run([sys.executable, "-c", _WRAPPER, report.name, str(timeout), *argv], env=env,
-                       stdout=subprocess.DEVNULL if quiet else out, stderr=err, check=False)
-        with open(report.name) as fh:
-            fields = fh.read().split()
-        if len(fields) != 3:  # the wrapper itself failed (no such command, ...)
-            err.seek(0)
-            return Run(0.0, 127, 0.0, "", err.read().decode(errors="replace"))
-        rc_s, seconds_s, maxrss_s = fields
-        scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes there, KiB here
-        out.seek(0)
-        err.seek(0)
-        return Run(float(seconds_s), int(rc_s), int(maxrss_s) / scale,
-                   out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
 def median_wall(argv: list[str], runs: int) -> tuple[float, int]:

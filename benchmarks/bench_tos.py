@@ -24,15 +24,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from childrun import Run, leverage_cmd, run
 
 RATIO_TARGET = 2.0
 
@@ -163,46 +162,6 @@ def generate(workdir: Path, rows: int, accounts: int, seed: int = 6) -> tuple[Pa
                              "automated" if i % 3 else "human", moderator, approver,
                              f"https://community.example/p/{i + 1}", ""])
     return rules, setup, log
-
-
-def leverage_cmd() -> list[str]:
-    exe = Path(sys.executable).with_name("leverage")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("leverage")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "import sys; from leverage.cli import cli; sys.exit(cli())"]
-
-
-# The child runs under a small wrapper reporting its wall time and peak RSS (see bench_load.py).
-_WRAPPER = (
-    "import resource, subprocess, sys, time\n"
-    "t0 = time.perf_counter()\n"
-    "rc = subprocess.call(sys.argv[2:])\n"
-    "t = time.perf_counter() - t0\n"
-    "with open(sys.argv[1], 'w') as fh:\n"
-    "    fh.write(f'{rc} {t!r} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
-)
-
-
-class Run:
-    def __init__(self, seconds: float, rc: int, peak_mb: float, out: str, err: str):
-        self.seconds, self.rc, self.peak_mb, self.out, self.err = seconds, rc, peak_mb, out, err
-
-
-def run(argv: list[str]) -> Run:
-    env = dict(os.environ, LEVERAGE_ACTOR="bench")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
-        subprocess.run([sys.executable, "-c", _WRAPPER, report.name, *argv], env=env, stdout=out,
-                       stderr=err, check=False)
-        rc_s, seconds_s, maxrss_s = open(report.name).read().split()
-        scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-        out.seek(0)
-        err.seek(0)
-        return Run(float(seconds_s), int(rc_s), int(maxrss_s) / scale,
-                   out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
 def must(r: Run, what: str) -> Run:
