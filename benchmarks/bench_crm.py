@@ -32,11 +32,10 @@ import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from childrun import Run, leverage_cmd, run
+from harness import Run, leverage_cmd, run, work_dir
 
 FIRST_TARGET = 1.5
 REIMPORT_TARGET = 0.5
@@ -149,22 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--changed", type=float, default=0.01,
                     help="share of rows changed in a second export (0: skip that measurement)")
     args = ap.parse_args(argv)
-    if args.keep:
-        work = Path(args.keep)
-        work.mkdir(parents=True, exist_ok=True)
-        for old in work.glob("*.db*"):
-            old.unlink()
-        cleanup = None
-    else:
-        cleanup = tempfile.TemporaryDirectory(prefix="bench_crm_")
-        work = Path(cleanup.name)
-    try:
+    with work_dir(args.keep, "bench_crm_") as work:
         bench(args, work)
-    finally:
-        if cleanup is not None:
-            cleanup.cleanup()
-        else:
-            print(f"\nfiles kept in {work}")
 
 
 def bench(args: argparse.Namespace, work: Path) -> None:

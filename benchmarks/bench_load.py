@@ -34,13 +34,12 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from childrun import TIMED_OUT, leverage_cmd, run
+from harness import TIMED_OUT, leverage_cmd, run, work_dir
 
 LOAD_RATIO_TARGET = 3.0
 PEAK_MB_TARGET = 300.0
@@ -384,22 +383,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="also load prefixes of 1/8, 1/4 and 1/2 of the file (peak RSS by size)")
     args = ap.parse_args(argv)
 
-    if args.keep:
-        work = Path(args.keep)
-        work.mkdir(parents=True, exist_ok=True)
-        for old in work.glob("*.db*"):
-            old.unlink()
-        cleanup = None
-    else:
-        cleanup = tempfile.TemporaryDirectory(prefix="bench_load_")
-        work = Path(cleanup.name)
-    try:
+    with work_dir(args.keep, "bench_load_") as work:
         _bench(args, work)
-    finally:
-        if cleanup is not None:
-            cleanup.cleanup()
-        else:
-            print(f"\nfiles kept in {work}")
 
 
 def _bench(args: argparse.Namespace, work: Path) -> None:

@@ -107,8 +107,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.no_plugins:
         os.environ["LEVERAGE_LOAD_PLUGINS"] = ""
-    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-status-"))
-    work.mkdir(parents=True, exist_ok=True)
+    if args.keep:  # kept, and its ledger reused by the next run
+        args.keep.mkdir(parents=True, exist_ok=True)
+        _bench(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-status-") as tmp:
+            _bench(args, Path(tmp))
+
+
+def _bench(args: argparse.Namespace, work: Path) -> None:
     src = work / "events.jsonl"
     db = work / "ledger.db"
     if not db.exists():

@@ -26,12 +26,11 @@ import csv
 import json
 import random
 import shutil
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from childrun import Run, leverage_cmd, run
+from harness import Run, leverage_cmd, run, work_dir
 
 RATIO_TARGET = 2.0
 
@@ -197,10 +196,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated files here")
     args = parser.parse_args()
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-tos-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     lev = leverage_cmd()
-    try:
+    with work_dir(args.keep, "bench-tos-") as workdir:
         t0 = time.perf_counter()
         rules, setup, log = generate(workdir, args.rows, args.accounts)
         print(f"generated {args.rows:,} rows over {args.accounts:,} accounts in "
@@ -235,9 +232,6 @@ def main() -> None:
         verdict = "OK" if ratio <= RATIO_TARGET else "ABOVE TARGET"
         print(f"\ningest / load = {ratio:.2f} (target <= {RATIO_TARGET}): {verdict}")
         print(f"ingest: {args.rows / ingest.seconds:,.0f} rows/s; load: {n / load.seconds:,.0f} events/s")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Running a ``leverage`` command as a child process of a benchmark: its wall time, CPU time,
-exit status, peak memory, stdout and stderr.
+"""What the benchmarks share: a working directory, and running a ``leverage`` command as a
+child process with its wall time, CPU time, exit status, peak memory, stdout and stderr.
 
 The child runs under a small Python wrapper that reports its wall time and
 ``getrusage(RUSAGE_CHILDREN)``. Measuring from the benchmark's own process would be wrong: on
@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: the exit status of a child stopped by its ``timeout``
@@ -35,6 +37,21 @@ _WRAPPER = (
     "with open(sys.argv[1], 'w') as fh:\n"
     "    fh.write(f'{rc} {t!r} {u.ru_utime + u.ru_stime!r} {u.ru_maxrss}')\n"
 )
+
+
+@contextmanager
+def work_dir(keep: str | os.PathLike[str] | None, prefix: str) -> Iterator[Path]:
+    """``keep`` (its old databases removed), kept afterwards; else a temporary directory."""
+    if keep:
+        work = Path(keep)
+        work.mkdir(parents=True, exist_ok=True)
+        for old in work.glob("*.db*"):
+            old.unlink()
+        yield work
+        print(f"\nfiles kept in {work}")
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
 
 
 def leverage_cmd() -> list[str]:
