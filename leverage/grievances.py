@@ -194,25 +194,12 @@ def _check_resolved(w: Any, type_: str, at: str, actor: str, d: dict[str, Any]) 
         made_by = decision["actor"]
         approved_by = decision["data"].get("approved_by")
         if _same_person(actor, made_by) or _same_person(actor, approved_by):
-            policy = _writer_policy(w)
+            policy = w.policy_at_key(w.key)  # in force at the event being written
             finding = _finding(policy, "reviewer-not-independent", grievance=gid,
                                decision=decision["data"]["decision"],
                                date=parse_at(decision["at"]).date().isoformat())
             raise GateError(f"grievance resolution refused: reviewer-not-independent: {finding.message}",
                             ["reviewer-not-independent"])
-
-
-def _writer_policy(w: Any) -> Policy:
-    """The policy in force at the event being written (the first one governs before it)."""
-    from .policy import Policy, default_policy
-
-    w.flush()
-    chosen = None
-    rows = w.conn.execute("SELECT at_key, seq, data FROM events WHERE type = 'policy.set'")
-    for key, _seq, data in sorted(rows):  # (sorted here: the partial index finds them)
-        if chosen is None or key <= w.key:
-            chosen = data
-    return Policy.from_content(orjson.loads(chosen)["content"]) if chosen else default_policy()
 
 
 def _index_filed(w: Any, seq: int, type_: str, at: str, d: dict[str, Any]) -> None:
