@@ -461,15 +461,10 @@ class Policy:
         level = self._level_cache.get(key)
         if level is not None:
             return level
-        worst = max(severity.scale, severity.scope, severity.irremediability)
-        level = LEVELS[0]
-        for name in LEVELS:
-            if worst >= getattr(self.levels.worst, name):
-                level = name
-        for rule in self.levels.rights:
-            if severity.scale >= rule.min_scale and any(r in rule.rights for r in rights):
-                if LEVEL_INDEX[rule.level] > LEVEL_INDEX[level]:
-                    level = rule.level
+        level = self._level_by_worst(severity)
+        rule = self._highest_rights_rule(severity, rights)
+        if rule is not None and LEVEL_INDEX[rule.level] > LEVEL_INDEX[level]:
+            level = rule.level
         self._level_cache[key] = level
         return level
 
@@ -477,19 +472,30 @@ class Policy:
         self, severity: Severity, rights: tuple[str, ...] | list[str]
     ) -> RightsRule | None:
         """The rights rule that sets the level, if one raises it above the worst score."""
+        rule = self._highest_rights_rule(severity, rights)
+        if rule is None:
+            return None
+        return rule if LEVEL_INDEX[rule.level] > LEVEL_INDEX[self._level_by_worst(severity)] else None
+
+    def _level_by_worst(self, severity: Severity) -> str:
+        """The level the worst of scale, scope and irremediability reaches."""
+        worst = max(severity.scale, severity.scope, severity.irremediability)
+        level = LEVELS[0]
+        for name in LEVELS:
+            if worst >= getattr(self.levels.worst, name):
+                level = name
+        return level
+
+    def _highest_rights_rule(
+        self, severity: Severity, rights: tuple[str, ...] | list[str]
+    ) -> RightsRule | None:
+        """Of the rights rules that apply, the first of the highest level."""
         found = None
         for rule in self.levels.rights:
             if severity.scale >= rule.min_scale and any(r in rule.rights for r in rights):
                 if found is None or LEVEL_INDEX[rule.level] > LEVEL_INDEX[found.level]:
                     found = rule
-        if found is None:
-            return None
-        worst = max(severity.scale, severity.scope, severity.irremediability)
-        by_worst = LEVELS[0]
-        for name in LEVELS:
-            if worst >= getattr(self.levels.worst, name):
-                by_worst = name
-        return found if LEVEL_INDEX[found.level] > LEVEL_INDEX[by_worst] else None
+        return found
 
     def days_for(self, level: str) -> int:
         """Days allowed for change at ``level``."""
