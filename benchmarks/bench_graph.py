@@ -38,7 +38,6 @@ import os
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +45,8 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from harness import run
 
 RATIO_TARGET = 1.5
 PEAK_MB_TARGET = 2048.0
@@ -135,41 +136,15 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 
 
 def child(code: str, *args: str) -> tuple[float, float, str]:
-    """Run ``python -c code args`` in a fresh process: (wall seconds, peak RSS MB, stdout)."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[2:], capture_output=True, text=True)\n"
-        "t = time.perf_counter() - t0\n"
-        "open(sys.argv[1], 'w').write(f'{p.returncode} {t!r} "
-        "{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
-        "sys.stdout.write(p.stdout); sys.stderr.write(p.stderr)\n"
-    )
-    return _wrapped(wrapper, [sys.executable, "-c", code, *args])
+    """Run ``python -c code args`` in a fresh process: (wall seconds, peak RSS MB, output)."""
+    return command([sys.executable, "-c", code, *args])
 
 
 def command(argv: list[str]) -> tuple[float, float, str]:
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[2:], capture_output=True, text=True)\n"
-        "t = time.perf_counter() - t0\n"
-        "open(sys.argv[1], 'w').write(f'{p.returncode} {t!r} "
-        "{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n"
-        "sys.stdout.write(p.stdout); sys.stderr.write(p.stderr)\n"
-    )
-    return _wrapped(wrapper, argv)
-
-
-def _wrapped(wrapper: str, argv: list[str]) -> tuple[float, float, str]:
-    env = dict(os.environ, LEVERAGE_ACTOR="bench")
-    with tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
-        p = subprocess.run([sys.executable, "-c", wrapper, report.name, *argv], capture_output=True, text=True,
-                           env=env, check=False)
-        rc, seconds, maxrss = open(report.name).read().split()
-    if rc != "0":
-        print(f"  (child failed, exit {rc}: {p.stderr.strip().splitlines()[-1:]})")
-    return float(seconds), int(maxrss) / 1024, p.stdout + p.stderr
+    r = run(argv)
+    if r.rc != 0:
+        print(f"  (child failed, exit {r.rc}: {r.err.strip().splitlines()[-1:]})")
+    return r.seconds, r.peak_mb, r.out + r.err
 
 
 # -- 1. queries on the prepared graph ---------------------------------------------------------
