@@ -213,3 +213,22 @@ def reports_db(invoke: Callable[..., Result], db: Path) -> Path:
     result = invoke("load", Path(__file__).parent / "fixtures" / "reports" / "ledger.jsonl")
     assert result.exit_code == 0, result.output
     return db
+
+
+@pytest.fixture
+def restored_copy(invoke: Callable[..., Result], export_bytes: Callable[[Path], bytes],
+                  tmp_path: Path) -> Callable[[Path], Path]:
+    """``restored_copy(db_path)``: the ledger's export loaded into a new ledger, which must
+    export the very same bytes; returns its path."""
+
+    def _restore(db_path: Path) -> Path:
+        first = export_bytes(db_path)
+        path = tmp_path / "export.jsonl"
+        path.write_bytes(first)
+        restored = tmp_path / "restored.db"
+        result = invoke("load", path, db_path=restored)
+        assert result.exit_code == 0, result.output
+        assert export_bytes(restored) == first
+        return restored
+
+    return _restore

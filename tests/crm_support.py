@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner, Result
+
+from leverage.cli import cli
 from leverage.ledger import open_ledger
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crm"
@@ -22,3 +25,8 @@ def make_ledger(path: Path) -> Path:
                     "data": {"id": "we", "name": "We", "kind": "self"}}])
     ledger.close()
     return path
+
+
+def run(db: Path, *args: object) -> Result:
+    """``leverage --db DB import crm ARGS``."""
+    return CliRunner().invoke(cli, ["--db", str(db), "import", "crm", *(str(a) for a in args)])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from crm_support import ERP, ERP_MAPPING, FIXTURES, HS, SF, make_ledger
+from crm_support import ERP, ERP_MAPPING, FIXTURES, HS, SF, make_ledger, run
 
 from leverage import plugins
 from leverage.cli import cli
@@ -27,10 +27,6 @@ pytestmark = pytest.mark.plugins("leverage_crm")
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return make_ledger(tmp_path / "crm.db")
-
-
-def run(db: Path, *args: object):
-    return CliRunner().invoke(cli, ["--db", str(db), "import", "crm", *(str(a) for a in args)])
 
 
 def state_of(db: Path):

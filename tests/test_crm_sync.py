@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from crm_support import ERP, ERP_MAPPING, HS, SF, SF_CHANGED, make_ledger
+from crm_support import ERP, ERP_MAPPING, HS, SF, SF_CHANGED, make_ledger, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,10 +25,6 @@ pytestmark = pytest.mark.plugins("leverage_crm")
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return make_ledger(tmp_path / "crm.db")
-
-
-def run(db: Path, *args: object):
-    return CliRunner().invoke(cli, ["--db", str(db), "import", "crm", *(str(a) for a in args)])
 
 
 def sf(db: Path, path: Path, *args: object, at: str = "2024-06-30"):

@@ -253,16 +253,10 @@ def test_a_voided_decision_cannot_be_appealed(ledger):
 
 # -- export and restore -------------------------------------------------------------------------------
 
-def test_restore_of_an_export_with_grievances_is_byte_identical(ledger, tmp_path, export_bytes, db, invoke):
+def test_restore_of_an_export_with_grievances_is_byte_identical(ledger, db, restored_copy):
     ledger.append([filed(impact="i1", filed_by="anonymous", confidential=True), acked(),
                    filed("g2", kind="appeal", decision=SUSPEND_SEQ), resolved("g2", outcome="upheld")])
-    first = export_bytes(db)
-    path = tmp_path / "export.jsonl"
-    path.write_bytes(first)
-    restored = tmp_path / "restored.db"
-    result = invoke("load", path, db_path=restored)
-    assert result.exit_code == 0, result.output
-    assert export_bytes(restored) == first
+    restored = restored_copy(db)
     with open_ledger(restored) as again:
         assert [g.id for g in grievances_of(again.state())] == ["g1", "g2"]
 

@@ -148,15 +148,9 @@ def test_export_to_unwritable_place_refused(invoke, sample_db, tmp_path, assert_
                       "cannot write")
 
 
-def test_restore_is_byte_identical(invoke, sample_db, tmp_path, export_bytes, runner):
+def test_restore_is_byte_identical(invoke, sample_db, restored_copy):
     assert invoke("void", "8", "--reason", "Wrong call.").exit_code == 0
-    first = export_bytes(sample_db)
-    path = tmp_path / "export.jsonl"
-    path.write_bytes(first)
-    restored = tmp_path / "restored.db"
-    result = invoke("load", path, db_path=restored)
-    assert result.exit_code == 0, result.output
-    assert export_bytes(restored) == first
+    restored = restored_copy(sample_db)
     assert invoke("verify", db_path=restored).exit_code == 0
     a, b = open_ledger(sample_db), open_ledger(restored)
     assert a.state() == b.state()
